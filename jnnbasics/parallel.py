@@ -1,0 +1,394 @@
+"""Many models at once: ``train_many`` (``jax.vmap`` over K models) and ``tune_hyperparameters``.
+
+K models of one architecture that differ only in numbers — seed, learning rate, weight decay, L1/L2
+strength, dropout rate — train in one compiled program: the same epoch function as
+``train_model`` (``jnnbasics.training.run_epoch``), vmapped over the model axis. Each model gets
+exactly the keys, batches and updates that ``train_model(..., key=keys[k])`` would give it, so the
+results agree with K separate runs. With ``mesh=`` the model axis is sharded over devices.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._checks import fail
+from ._types import Params, PRNGKey
+from .models import Model, mlp_apply
+from .state import TrainState, create_train_state
+from .training import (
+    ModelForward,
+    _hyperparams,
+    build_optimizer,
+    lr_for_epoch,
+    prepare_run,
+    run_epoch,
+    split_run_key,
+)
+
+NUMERIC_HYPERPARAMS = ("learning_rate", "weight_decay", "lambda_l1", "lambda_l2", "dropout_rate")
+
+
+@dataclass(frozen=True)
+class MLPForward:
+    """``forward(params, x, key, train, hp)`` of an MLP whose dropout rate is ``hp["dropout_rate"]``."""
+
+    activation: str
+
+    def __call__(self, params, x, key, train, hp):
+        if train and key is not None:
+            return mlp_apply(
+                params, x, activation=self.activation, dropout_rate=hp["dropout_rate"], key=key, train=True
+            )
+        return mlp_apply(params, x, activation=self.activation)
+
+
+class ManyResult(NamedTuple):
+    """What :func:`train_many` returns.
+
+    Attributes:
+        params: parameters stacked over the model axis (every leaf has a leading axis of size K).
+        state: the stacked final ``TrainState``.
+        histories: one history dict per model (same keys as ``train_model``'s).
+        diverged_epoch: per model, the 1-based epoch whose loss was NaN/inf, or None.
+    """
+
+    params: Params
+    state: TrainState
+    histories: list[dict[str, list[float]]]
+    diverged_epoch: list[int | None]
+
+
+def unstack(tree: Any, k: int) -> Any:
+    """Model ``k``'s slice of a pytree stacked over a leading model axis."""
+    return jax.tree_util.tree_map(lambda a: a[k], tree)
+
+
+def _many_epoch(states, active, x, y, xv, yv, perm_keys, hps, *, cfg):
+    def one(state, act, perm_key, hp):
+        new, m = run_epoch(state, x, y, xv, yv, perm_key, hp, cfg=cfg)
+        new = jax.tree_util.tree_map(lambda a, b: jnp.where(act, a, b), new, state)
+        return new, m
+
+    return jax.vmap(one)(states, active, perm_keys, hps)
+
+
+_many_epoch_jit = jax.jit(_many_epoch, static_argnames=("cfg",), donate_argnums=(0,))
+
+
+def _hyperparam_arrays(func: str, hyperparams: Any, k: int, model: Model) -> dict[str, np.ndarray]:
+    """Normalise ``hyperparams`` (a dict of per-model sequences or scalars, or a list of dicts)."""
+    if isinstance(hyperparams, Sequence) and not isinstance(hyperparams, (str, bytes)):
+        if len(hyperparams) != k:
+            fail(func, "hyperparams", f"a list of {k} dicts (one per key)", f"{len(hyperparams)} entries")
+        names = set().union(*(h.keys() for h in hyperparams))
+        hyperparams = {n: [h.get(n, _default(n, model)) for h in hyperparams] for n in names}
+    if not isinstance(hyperparams, Mapping):
+        fail(
+            func,
+            "hyperparams",
+            "a dict of name -> per-model values, or a list of dicts",
+            type(hyperparams).__name__,
+            exc=TypeError,
+        )
+    unknown = set(hyperparams) - set(NUMERIC_HYPERPARAMS)
+    if unknown:
+        fail(func, "hyperparams", "keys among " + ", ".join(NUMERIC_HYPERPARAMS), sorted(unknown))
+    out = {}
+    for name in NUMERIC_HYPERPARAMS:
+        v = np.asarray(hyperparams.get(name, _default(name, model)), dtype=np.float64)
+        if v.ndim == 0:
+            v = np.full(k, float(v))
+        if v.shape != (k,):
+            fail(func, f"hyperparams[{name!r}]", f"a scalar or {k} values (one per key)", f"shape {v.shape}")
+        if not np.all(np.isfinite(v)) or np.any(v < 0):
+            fail(func, f"hyperparams[{name!r}]", "finite values >= 0", v.tolist())
+        out[name] = v
+    if np.any(out["learning_rate"] <= 0):
+        fail(func, "hyperparams['learning_rate']", "positive values", out["learning_rate"].tolist())
+    if np.any(out["dropout_rate"] >= 1):
+        fail(func, "hyperparams['dropout_rate']", "values in [0, 1)", out["dropout_rate"].tolist())
+    return out
+
+
+def _default(name: str, model: Model) -> float:
+    return {"learning_rate": 1e-3, "dropout_rate": model.dropout_rate}.get(name, 0.0)
+
+
+def train_many(
+    model: Model,
+    train_data: tuple[Any, Any],
+    val_data: tuple[Any, Any] | None = None,
+    *,
+    keys: PRNGKey,
+    hyperparams: Mapping[str, Any] | Sequence[Mapping[str, float]] | None = None,
+    epochs: int = 100,
+    batch_size: int = 32,
+    loss_type: str | None = None,
+    schedule: str | Callable | None = None,
+    schedule_options: dict | None = None,
+    shuffle: bool = True,
+    mesh: Any = None,
+) -> ManyResult:
+    """Train K models of one architecture at once, in one compiled program per epoch.
+
+    Model ``k`` is trained exactly as ``train_model(model_k, ..., key=keys[k], learning_rate=...,
+    lambda_l1=..., ...)`` would train it (same init, dropout masks, batches and updates), where
+    ``model_k`` is ``model`` with dropout rate ``hyperparams["dropout_rate"][k]``.
+
+    Args:
+        model: a ``Model``; to vary ``dropout_rate`` it must be an MLP from ``mlp``/``dropout_mlp``/
+            ``simple_nn`` (its ``layer_sizes`` and ``activation`` are used).
+        train_data: ``(x, y)`` shared by all models, as for ``train_model``.
+        val_data: optional ``(x_val, y_val)``.
+        keys: K PRNG keys, shape (K,) for typed keys (``jax.random.split(key, K)``) or (K, 2) raw.
+        hyperparams: per-model numbers: a dict mapping names among ``learning_rate``,
+            ``weight_decay``, ``lambda_l1``, ``lambda_l2``, ``dropout_rate`` to K values (or one
+            value for all), or a list of K dicts. Missing names take ``train_model``'s defaults.
+        epochs, batch_size, loss_type, schedule, schedule_options, shuffle: as for ``train_model``.
+        mesh: a ``jax.sharding.Mesh`` with a ``"model"`` axis: the K models are sharded over it
+            (K must be divisible by its size). None runs on the default device.
+
+    Returns:
+        A :class:`ManyResult` with parameters stacked over the model axis and one history per model.
+        A model whose loss becomes NaN/inf is frozen at its last finite parameters and its history
+        ends there (``diverged_epoch[k]``); the others go on.
+    """
+    func = "train_many"
+    keys = jnp.asarray(keys) if not isinstance(keys, jax.Array) else keys
+    k = keys.shape[0] if keys.ndim >= 1 else 0
+    if k == 0:
+        fail(func, "keys", "a batch of K >= 1 PRNG keys (jax.random.split(key, K))", f"shape {keys.shape}")
+    hp_np = _hyperparam_arrays(func, hyperparams or {}, k, model)
+    varies_dropout = bool(np.any(hp_np["dropout_rate"] != model.dropout_rate))
+    if varies_dropout or model.dropout_rate:
+        if not model.layer_sizes:
+            fail(
+                func, "model", "an MLP (with layer_sizes) to vary dropout_rate", "a model without layer_sizes"
+            )
+        forward = MLPForward(model.activation)
+    else:
+        forward = ModelForward(model.apply)
+    penalize = bool(np.any(hp_np["lambda_l1"]) or np.any(hp_np["lambda_l2"]))
+    setup = prepare_run(
+        func,
+        model,
+        train_data,
+        val_data,
+        key=keys[0],
+        epochs=epochs,
+        learning_rate=1.0,
+        batch_size=batch_size,
+        loss_type=loss_type,
+        schedule=schedule,
+        schedule_options=schedule_options,
+        lambda_l1=0.0,
+        lambda_l2=0.0,
+        weight_decay=0.0,
+        shuffle=shuffle,
+        params=None,
+        forward=forward,
+        penalize=penalize,
+    )
+    cfg = setup.cfg
+    hps = _hyperparams(*(hp_np[n] for n in NUMERIC_HYPERPARAMS), setup.dtype)
+    init_keys, dropout_keys, shuffle_keys = jax.vmap(split_run_key)(keys)
+
+    def init_one(init_key, dropout_key, hp):
+        return create_train_state(model.init(init_key), build_optimizer(cfg, hp), key=dropout_key)
+
+    states = jax.jit(jax.vmap(init_one))(init_keys, dropout_keys, hps)
+    active = jnp.ones((k,), bool)
+    if mesh is not None:
+        states, hps, shuffle_keys, active = _shard_models(func, mesh, k, (states, hps, shuffle_keys, active))
+
+    histories: list[dict[str, list[float]]] = [{} for _ in range(k)]
+    diverged: list[int | None] = [None] * k
+    n_train = setup.x.shape[0]
+    n_val = setup.xv.shape[0] if setup.xv is not None else 0
+    for epoch in range(epochs):
+        perm_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(shuffle_keys, epoch)
+        states, m = _many_epoch_jit(
+            states, active, setup.x, setup.y, setup.xv, setup.yv, perm_keys, hps, cfg=cfg
+        )
+        m = jax.device_get(m)
+        for i in range(k):
+            if diverged[i] is not None:
+                continue
+            if not m["finite"][i]:
+                diverged[i] = epoch + 1
+                continue
+            h = histories[i]
+            h.setdefault("train_loss", []).append(float(m["train_loss"][i]))
+            h.setdefault("lr", []).append(lr_for_epoch(cfg, float(hp_np["learning_rate"][i]), epoch))
+            if cfg.penalize:
+                h.setdefault("train_objective", []).append(float(m["train_objective"][i]))
+            if cfg.task is not None:
+                h.setdefault("train_accuracy", []).append(float(m["train_correct"][i]) / n_train)
+            if setup.xv is not None:
+                h.setdefault("val_loss", []).append(float(m["val_loss"][i]))
+                if cfg.task is not None:
+                    h.setdefault("val_accuracy", []).append(float(m["val_correct"][i]) / n_val)
+        if any(d is not None for d in diverged):
+            active = jnp.asarray([d is None for d in diverged])
+            if mesh is not None:
+                (active,) = _shard_models(func, mesh, k, (active,))
+        if not bool(np.any(np.asarray(active))):
+            break
+    return ManyResult(states.params, states, histories, diverged)
+
+
+def _shard_models(func: str, mesh: Any, k: int, trees: tuple) -> tuple:
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    if "model" not in mesh.axis_names:
+        fail(func, "mesh", 'a Mesh with a "model" axis', f"axes {mesh.axis_names}")
+    size = mesh.shape["model"]
+    if k % size:
+        fail(func, "keys", f"a number of models divisible by the {size} devices of the mesh's model axis", k)
+    sharding = NamedSharding(mesh, PartitionSpec("model"))
+    return tuple(jax.device_put(t, sharding) for t in trees)
+
+
+# --------------------------------------------------------------------------------------------
+# Hyperparameter tuning
+# --------------------------------------------------------------------------------------------
+TRAINING_SHAPE_SETTINGS = ("batch_size", "epochs", "schedule")
+
+
+def expand_grid(
+    param_grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """A list of settings: a dict of lists becomes its Cartesian product; a list of dicts is kept.
+
+    Example:
+        >>> expand_grid({"learning_rate": [1e-3, 1e-2], "hidden": [(32,), (64, 32)]})  # 4 settings
+    """
+    if isinstance(param_grid, Mapping):
+        names = list(param_grid)
+        values = [list(v) if isinstance(v, (list, tuple)) else [v] for v in param_grid.values()]
+        return [dict(zip(names, combo)) for combo in itertools.product(*values)]
+    return [dict(p) for p in param_grid]
+
+
+def tune_hyperparameters(
+    model_fn: Callable[..., Model],
+    param_grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]],
+    train_data: tuple[Any, Any],
+    val_data: tuple[Any, Any],
+    *,
+    key: PRNGKey,
+    epochs: int = 100,
+    batch_size: int = 32,
+    loss_type: str | None = None,
+    schedule: str | Callable | None = None,
+    shuffle: bool = True,
+    mesh: Any = None,
+) -> list[dict[str, Any]]:
+    """The tutorial's grid search, with settings that share shapes trained together.
+
+    Each setting is a dict. Its keys among ``learning_rate``, ``weight_decay``, ``lambda_l1``,
+    ``lambda_l2``, ``dropout_rate`` and ``seed`` only change numbers: settings that differ only in
+    those are trained together by :func:`train_many`. Keys ``batch_size``, ``epochs`` and
+    ``schedule`` override the arguments of the same name. Every other key is passed to
+    ``model_fn(**kwargs)`` (e.g. layer sizes); settings are grouped by these and by the training
+    shape settings, and each group is compiled once.
+
+    Args:
+        model_fn: builds a ``Model`` from the model keys of a setting (e.g. ``lambda hidden: mlp(...)``).
+        param_grid: a dict of lists (its product) or a list of setting dicts, as in the tutorial.
+        train_data: ``(x, y)``, as for ``train_model`` (the tutorial passed loaders; we take arrays).
+        val_data: ``(x_val, y_val)``; the ranking uses the final validation loss.
+        key: base PRNG key; a setting's key is ``jax.random.fold_in(key, seed)`` (seed 0 by default).
+        epochs, batch_size, loss_type, schedule, shuffle: defaults for every setting.
+        mesh: optional Mesh with a ``"model"`` axis, passed to ``train_many``.
+
+    Returns:
+        A list of ``{"params": setting, "final_loss": float, "history": dict, "trained_params": ...}``
+        sorted by ``final_loss``, best first (a diverged setting has ``final_loss = inf``).
+    """
+    func = "tune_hyperparameters"
+    settings = expand_grid(param_grid)
+    if not settings:
+        fail(func, "param_grid", "at least one setting", "an empty grid")
+    if val_data is None:
+        fail(func, "val_data", "an (x_val, y_val) pair (the ranking uses validation loss)", None)
+    numeric = (*NUMERIC_HYPERPARAMS, "seed")
+    groups: dict[tuple, list[int]] = {}
+    for i, s in enumerate(settings):
+        model_kw = tuple(
+            sorted((n, _hashable(v)) for n, v in s.items() if n not in numeric + TRAINING_SHAPE_SETTINGS)
+        )
+        train_kw = tuple(sorted((n, _hashable(v)) for n, v in s.items() if n in TRAINING_SHAPE_SETTINGS))
+        groups.setdefault((model_kw, train_kw), []).append(i)
+    results: list[dict[str, Any] | None] = [None] * len(settings)
+    for (model_kw, train_kw), idx in groups.items():
+        model = model_fn(**{n: settings[idx[0]][n] for n, _ in model_kw})
+        tkw = {"epochs": epochs, "batch_size": batch_size, "schedule": schedule}
+        tkw.update({n: settings[idx[0]][n] for n, _ in train_kw})
+        keys = jnp.stack([jax.random.fold_in(key, int(settings[i].get("seed", 0))) for i in idx])
+        hps = [{n: settings[i][n] for n in NUMERIC_HYPERPARAMS if n in settings[i]} for i in idx]
+        for sl, sub_mesh in _model_axis_slices(mesh, len(idx)):
+            res = train_many(
+                model,
+                train_data,
+                val_data,
+                keys=keys[sl],
+                hyperparams=hps[sl],
+                loss_type=loss_type,
+                shuffle=shuffle,
+                mesh=sub_mesh,
+                **tkw,
+            )
+            for j, i in enumerate(idx[sl]):
+                hist = res.histories[j]
+                final = (
+                    hist["val_loss"][-1]
+                    if res.diverged_epoch[j] is None and hist.get("val_loss")
+                    else math.inf
+                )
+                results[i] = {
+                    "params": settings[i],
+                    "final_loss": float(final),
+                    "history": hist,
+                    "trained_params": unstack(res.params, j),
+                }
+    return sorted(results, key=lambda r: r["final_loss"])
+
+
+def _model_axis_slices(mesh: Any, k: int) -> list[tuple[slice, Any]]:
+    """Split K models into a part that divides the mesh's model axis (sharded) and a rest (not)."""
+    if mesh is None:
+        return [(slice(0, k), None)]
+    size = mesh.shape.get("model", 1)
+    main = (k // size) * size
+    parts = [(slice(0, main), mesh)] if main else []
+    if main < k:
+        parts.append((slice(main, k), None))
+    return parts
+
+
+def _hashable(v: Any) -> Any:
+    if isinstance(v, list):
+        return tuple(_hashable(u) for u in v)
+    if isinstance(v, dict):
+        return tuple(sorted((a, _hashable(b)) for a, b in v.items()))
+    return v
+
+
+__all__ = [
+    "ManyResult",
+    "MLPForward",
+    "NUMERIC_HYPERPARAMS",
+    "expand_grid",
+    "train_many",
+    "tune_hyperparameters",
+    "unstack",
+]
