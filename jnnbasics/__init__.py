@@ -5,11 +5,75 @@ when used) and the command line in ``jnnbasics.cli``. Importing this package nev
 torch, scikit-learn or matplotlib.
 """
 
+from .activations import (
+    ACTIVATIONS,
+    gelu,
+    get_activation,
+    identity,
+    leaky_relu,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
+from .initializers import (
+    kaiming_normal,
+    kaiming_uniform,
+    torch_linear_default,
+    xavier_normal,
+    xavier_uniform,
+    zeros,
+)
+from .losses import (
+    LOSS_TYPES,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    compute_loss,
+    cross_entropy,
+    mse,
+)
+from .models import Model, dropout, dropout_mlp, init_mlp, mlp, mlp_apply, select_architecture, simple_nn
+from .penalties import add_regularization, l1_penalty, l2_penalty, l2_squared_penalty
 from .state import TrainState, create_train_state
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "add_regularization",
+    "l1_penalty",
+    "l2_penalty",
+    "l2_squared_penalty",
+    "Model",
+    "dropout",
+    "dropout_mlp",
+    "init_mlp",
+    "mlp",
+    "mlp_apply",
+    "select_architecture",
+    "simple_nn",
+    "LOSS_TYPES",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "compute_loss",
+    "cross_entropy",
+    "mse",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "torch_linear_default",
+    "xavier_normal",
+    "xavier_uniform",
+    "zeros",
+    "ACTIVATIONS",
+    "gelu",
+    "get_activation",
+    "identity",
+    "leaky_relu",
+    "log_softmax",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
     "TrainState",
     "create_train_state",
 ]
