@@ -34,7 +34,9 @@ from .losses import (
     mse,
 )
 from .models import Model, dropout, dropout_mlp, init_mlp, mlp, mlp_apply, select_architecture, simple_nn
+from .optim import make_optimizer
 from .penalties import add_regularization, l1_penalty, l2_penalty, l2_squared_penalty
+from .schedules import constant, cosine_annealing, create_lr_scheduler, lr_at_epoch, step_lr
 from .state import TrainState, create_train_state
 
 __version__ = "0.1.0"
@@ -76,4 +78,10 @@ __all__ = [
     "tanh",
     "TrainState",
     "create_train_state",
+    "make_optimizer",
+    "constant",
+    "cosine_annealing",
+    "create_lr_scheduler",
+    "lr_at_epoch",
+    "step_lr",
 ]
