@@ -25,6 +25,7 @@ from .initializers import (
     xavier_uniform,
     zeros,
 )
+from .interop import params_from_torch, params_to_torch
 from .losses import (
     LOSS_TYPES,
     binary_cross_entropy,
@@ -42,6 +43,8 @@ from .state import TrainState, create_train_state
 __version__ = "0.1.0"
 
 __all__ = [
+    "params_from_torch",
+    "params_to_torch",
     "add_regularization",
     "l1_penalty",
     "l2_penalty",
