@@ -162,8 +162,15 @@ def init_mlp(
         fail("init_mlp", "dtype", "a floating dtype", repr(dtype), exc=TypeError)
     if not np.issubdtype(np_dtype, np.floating):
         fail("init_mlp", "dtype", "a floating dtype", repr(dtype), exc=TypeError)
-    fn = _init_mlp_jit_cpu if jax.default_backend() == "cpu" else _init_mlp_jit
-    return fn(key, sizes, init, np_dtype)
+    if isinstance(key, jax.core.Tracer):  # inside someone's jit/vmap: just trace the body
+        return _init_mlp_impl(key, sizes, init, np_dtype)
+    if jax.default_backend() == "cpu":
+        try:
+            return _init_mlp_jit_cpu(key, sizes, init, np_dtype)
+        except ValueError as err:  # called under an outer jit with a concrete key: no options there
+            if "compiler_options" not in str(err):
+                raise
+    return _init_mlp_jit(key, sizes, init, np_dtype)
 
 
 def dropout(key: PRNGKey | None, x: Array, rate: float | Array, *, train: bool = True) -> Array:
