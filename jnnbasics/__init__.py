@@ -17,6 +17,17 @@ from .activations import (
     softmax,
     tanh,
 )
+from .data import (
+    ScalerState,
+    batches,
+    epoch_permutation,
+    fit_scaler,
+    inverse_transform,
+    prepare_data_for_nn,
+    train_val_split,
+    transform,
+)
+from .datasets import load_iris, make_blobs, make_circles, make_moons, make_regression, make_spirals
 from .initializers import (
     kaiming_normal,
     kaiming_uniform,
@@ -87,4 +98,18 @@ __all__ = [
     "create_lr_scheduler",
     "lr_at_epoch",
     "step_lr",
+    "ScalerState",
+    "batches",
+    "epoch_permutation",
+    "fit_scaler",
+    "inverse_transform",
+    "prepare_data_for_nn",
+    "train_val_split",
+    "transform",
+    "load_iris",
+    "make_blobs",
+    "make_circles",
+    "make_moons",
+    "make_regression",
+    "make_spirals",
 ]
