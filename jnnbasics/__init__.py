@@ -17,6 +17,7 @@ from .activations import (
     softmax,
     tanh,
 )
+from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint_metadata, save_checkpoint
 from .data import (
     ScalerState,
     batches,
@@ -112,4 +113,8 @@ __all__ = [
     "make_moons",
     "make_regression",
     "make_spirals",
+    "CheckpointError",
+    "load_checkpoint",
+    "read_checkpoint_metadata",
+    "save_checkpoint",
 ]
