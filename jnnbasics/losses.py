@@ -21,7 +21,8 @@ LOSS_TYPES: tuple[str, ...] = ("mse", "cross_entropy", "binary_cross_entropy", "
 
 REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
 
-_BCE_EPS = 1e-12  # torch's clamp of p * (1 - p) in BCELoss's backward
+# torch's clamp of p * (1 - p) in BCELoss's backward: a C++ `float` 1e-12, also in float64.
+_BCE_EPS = float(np.float32(1e-12))
 
 
 def _reduce(func: str, loss: Array, reduction: str) -> Array:
