@@ -116,9 +116,9 @@ def test_vmap_over_learning_rates_equals_separate_optimizers():
         jnp.asarray, {k: rng.normal(size=(N_STEPS, *v.shape)) for k, v in p0.items()}
     )
     grad_fn = lambda p, i: {k: g[i].astype(jnp.float32) for k, g in grads.items()}
-    lrs = jnp.array([1e-3, 1e-2, 3e-2], dtype=jnp.float32)
+    lrs = jnp.array([1e-3, 3e-2], dtype=jnp.float32)
     mapped = jax.vmap(lambda lr: jax_run(make_optimizer(lr, weight_decay=0.01), p0, grad_fn))(lrs)
-    for i, lr in enumerate([1e-3, 1e-2, 3e-2]):
+    for i, lr in enumerate([1e-3, 3e-2]):
         separate = jax_run(make_optimizer(lr, weight_decay=0.01), p0, grad_fn)
         assert_trees_close(jax.tree_util.tree_map(lambda a, i=i: a[i], mapped), separate, kind="trajectory")
 
