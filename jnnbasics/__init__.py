@@ -48,9 +48,18 @@ from .losses import (
 )
 from .models import Model, dropout, dropout_mlp, init_mlp, mlp, mlp_apply, select_architecture, simple_nn
 from .optim import make_optimizer
+from .parallel import ManyResult, train_many, tune_hyperparameters
 from .penalties import add_regularization, l1_penalty, l2_penalty, l2_squared_penalty
 from .schedules import constant, cosine_annealing, create_lr_scheduler, lr_at_epoch, step_lr
 from .state import TrainState, create_train_state
+from .training import (
+    TrainResult,
+    eval_step,
+    evaluate_loss,
+    evaluate_model,
+    make_train_step,
+    train_model,
+)
 
 __version__ = "0.1.0"
 
@@ -93,6 +102,15 @@ __all__ = [
     "tanh",
     "TrainState",
     "create_train_state",
+    "TrainResult",
+    "eval_step",
+    "evaluate_loss",
+    "evaluate_model",
+    "make_train_step",
+    "train_model",
+    "ManyResult",
+    "train_many",
+    "tune_hyperparameters",
     "make_optimizer",
     "constant",
     "cosine_annealing",

@@ -29,7 +29,9 @@ class TrainState:
     key: PRNGKey | None = None
 
 
-def create_train_state(params: Params, optimizer: optax.GradientTransformation, key: Any = None) -> TrainState:
+def create_train_state(
+    params: Params, optimizer: optax.GradientTransformation, key: Any = None
+) -> TrainState:
     """Build a :class:`TrainState` at step 0.
 
     Args:
@@ -38,9 +40,12 @@ def create_train_state(params: Params, optimizer: optax.GradientTransformation, 
         key: optional PRNG key used for dropout during training.
 
     Returns:
-        A ``TrainState`` with ``opt_state = optimizer.init(params)`` and ``step = 0``.
+        A ``TrainState`` with ``opt_state = optimizer.init(params)`` and ``step = 0``. The state
+        holds a copy of ``params``: a train step donates the state's buffers, and the caller's
+        ``params`` must stay usable.
 
     Example:
         >>> state = create_train_state(params, make_optimizer(1e-3), key=jax.random.key(0))
     """
+    params = jax.tree_util.tree_map(jnp.array, params)  # a copy: train steps donate the state
     return TrainState(params=params, opt_state=optimizer.init(params), step=jnp.zeros((), jnp.int32), key=key)

@@ -659,6 +659,8 @@ def train_model(
     if state is None:
         p = params if params is not None else model.init(setup.init_key)
         state = create_train_state(p, build_optimizer(cfg, hp), key=setup.dropout_key)
+    # Each epoch donates its input state; copy once so the caller's arrays (params=, state=) survive.
+    state = jax.tree_util.tree_map(jnp.copy, state)
     if mesh is not None:
         from jax.sharding import NamedSharding, PartitionSpec
 
@@ -798,7 +800,12 @@ def prepare_run(
         np.asarray(train_data[0]) if isinstance(train_data, (tuple, list)) and len(train_data) == 2 else None
     )
     n_features = x_raw.shape[-1] if x_raw is not None and x_raw.ndim == 2 else 1
-    out = output_dim(model.apply, params, n_features, dtype) if x_raw is not None and x_raw.ndim == 2 else 1
+    if model.layer_sizes:
+        out = int(model.layer_sizes[-1])
+    elif x_raw is not None and x_raw.ndim == 2:
+        out = output_dim(model.apply, params, n_features, dtype)
+    else:
+        out = 1
     x, y = prepare_xy(func, "train_data", train_data, out_dim=out, loss_type=loss_type, dtype=dtype)
     xv = yv = None
     if val_data is not None:

@@ -87,13 +87,16 @@ def test_train_model_schedule_and_weight_decay_match_torch(schedule, dtype):
     train, val, sizes, loss = _problem("regression", n=40, n_val=10)
     model = jnb.mlp(sizes, loss_type=loss)
     params = jnb.init_mlp(jax.random.key(5), sizes, init="torch_default", dtype=dtype)
-    # 8 epochs of 3 steps with step_size=30 would never decay: compress the schedules via options.
+    # Near a minimum Adam turns float32 rounding in tiny gradients into steps of size lr, so long
+    # float32 runs drift apart chaotically (even at a constant lr); float64 runs all 120 epochs (past
+    # CosineAnnealingLR's T_max=100, where torch's rate rises again) to 1e-9, float32 stops at 110.
+    epochs = 120 if dtype == np.float64 else 110
     result = jnb.train_model(
         model,
         train,
         val,
         key=jax.random.key(0),
-        epochs=120,
+        epochs=epochs,
         batch_size=16,
         learning_rate=1e-2,
         weight_decay=1e-3,
@@ -108,7 +111,7 @@ def test_train_model_schedule_and_weight_decay_match_torch(schedule, dtype):
         val,
         dtype,
         loss,
-        epochs=120,
+        epochs=epochs,
         learning_rate=1e-2,
         weight_decay=1e-3,
         schedule=schedule,
@@ -122,14 +125,17 @@ def test_train_model_schedule_and_weight_decay_match_torch(schedule, dtype):
             lr[29] == pytest.approx(1e-2) and lr[30] == pytest.approx(1e-3) and lr[60] == pytest.approx(1e-4)
         )
     else:
-        assert lr[100] == pytest.approx(0.0, abs=1e-12) and lr[110] > 0  # torch's cosine rises after T_max
+        assert lr[100] == pytest.approx(0.0, abs=1e-12) and lr[105] > 0  # torch's cosine rises after T_max
 
 
 def test_train_step_200_steps_match_torch_adam(dtype):
     sizes = [4, 32, 16, 1]
     rng = np.random.default_rng(1)
     xs = rng.normal(size=(200, 8, 4)).astype(dtype)
-    ys = rng.normal(size=(200, 8, 1)).astype(dtype)
+    # A learnable target: on pure-noise targets weight decay plus the unsquared L2 norm drive the
+    # biases to ~0, where the norm's gradient b/||b|| points wherever float32 rounding says, and the
+    # float32 runs part ways chaotically (float64 still agrees); that is the penalty, not the code.
+    ys = np.tanh(xs.sum(axis=-1, keepdims=True)).astype(dtype)
     params = jnb.init_mlp(jax.random.key(0), sizes, init="torch_default", dtype=dtype)
     model = jnb.mlp(sizes)
     opt = jnb.make_optimizer(1e-3, weight_decay=1e-2)
