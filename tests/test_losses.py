@@ -25,29 +25,28 @@ def _rng(seed=0):
 
 
 @functools.cache
-def _value_and_vjp(fn, static, argnums):
-    """One jitted (value, vjp) function per loss, static options and argnum (cached)."""
+def _all_reductions(fn, argnums):
+    """One jitted function per loss: value and VJP for every reduction at once (one compile).
 
-    def f(p, t, cot, tr):
-        return jnp.sum(fn(p, t, **dict(static), **tr) * cot)
+    Floating options (``label_smoothing``) are traced arguments, so they do not recompile.
+    """
+
+    def one(p, t, cot, kw, reduction):
+        def f(*a):
+            return jnp.sum(fn(*a, reduction=reduction, **kw) * cot)
+
+        return fn(p, t, reduction=reduction, **kw), jax.grad(f, argnums=argnums)(p, t)
 
     @jax.jit
-    def both(p, t, cot, tr):
-        return fn(p, t, **dict(static), **tr), jax.grad(f, argnums=argnums)(p, t, cot, tr)
+    def run(p, t, cot_none, kw):
+        one_ = jnp.ones((), p.dtype)
+        return {r: one(p, t, cot_none if r == "none" else one_, kw, r) for r in REDUCTIONS}
 
-    return both
+    return run
 
 
-def _ours(fn, pred, target, cot=None, argnums=0, **kw):
-    """Value and VJP (cotangent ``cot``; 1 for reduced losses) of ``fn``, under jit.
-
-    Floating keyword options (``label_smoothing``) are passed traced, so one compilation serves
-    every value of them.
-    """
-    static = tuple(sorted((k, v) for k, v in kw.items() if isinstance(v, str)))
-    traced = {k: v for k, v in kw.items() if not isinstance(v, str)}
-    cot = np.ones((), np.asarray(pred).dtype) if cot is None else cot
-    return _value_and_vjp(fn, static, argnums)(pred, target, cot, traced)
+def _ours(fn, pred, target, cot_none, argnums=0, **kw):
+    return _all_reductions(fn, argnums)(pred, target, cot_none, kw)
 
 
 def _theirs(fn, pred, target, cot=None, grad_target=False, **kw):
@@ -57,92 +56,98 @@ def _theirs(fn, pred, target, cot=None, grad_target=False, **kw):
     return out.detach(), (t.grad if grad_target else p.grad)
 
 
-@pytest.mark.parametrize("reduction", REDUCTIONS)
+def _compare_all_reductions(ours_fn, torch_fn, pred, target, cot_none, dtype, grad_target=False, **kw):
+    ours = _ours(ours_fn, pred, target, cot_none, argnums=(0, 1) if grad_target else 0, **kw)
+    for reduction in REDUCTIONS:
+        value, grad = ours[reduction]
+        cot = cot_none if reduction == "none" else None
+        tv, tg = _theirs(torch_fn, pred, target, cot, reduction=reduction, **kw)
+        assert value.dtype == dtype
+        assert_close(value, tv, dtype, err_msg=reduction)
+        assert_close(grad[0] if grad_target else grad, tg, dtype, err_msg=reduction)
+        if grad_target:
+            _, tgt = _theirs(torch_fn, pred, target, cot, grad_target=True, reduction=reduction, **kw)
+            assert_close(grad[1], tgt, dtype, err_msg=f"target gradient, {reduction}")
+
+
 @pytest.mark.parametrize("shape", [(8, 1), (6, 3)])
-def test_mse_matches_torch(shape, reduction, dtype):
+def test_mse_matches_torch(shape, dtype):
     r = _rng(1)
     pred, target = r.standard_normal(shape).astype(dtype), r.standard_normal(shape).astype(dtype)
-    cot = r.standard_normal(shape).astype(dtype) if reduction == "none" else None
-    v, g = _ours(jb.mse, pred, target, cot, reduction=reduction)
-    tv, tg = _theirs(F.mse_loss, pred, target, cot, reduction=reduction)
-    assert v.dtype == dtype
-    assert_close(v, tv, dtype)
-    assert_close(g, tg, dtype)
+    _compare_all_reductions(jb.mse, F.mse_loss, pred, target, r.standard_normal(shape).astype(dtype), dtype)
 
 
-@pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("form", ["indices", "probabilities"])
-def test_cross_entropy_matches_torch(form, reduction, dtype):
+def test_cross_entropy_matches_torch(form, dtype):
     r = _rng(2)
     logits = (2 * r.standard_normal((7, 4))).astype(dtype)
     if form == "indices":
         labels = r.integers(0, 4, 7)
     else:
         labels = r.dirichlet(np.ones(4), 7).astype(dtype)
-    cot = r.standard_normal(7).astype(dtype) if reduction == "none" else None
+    cot = r.standard_normal(7).astype(dtype)
     for smoothing in (0.0, 0.1, 0.35):
-        kw = {"label_smoothing": smoothing, "reduction": reduction}
-        v, g = _ours(jb.cross_entropy, logits, labels, cot, **kw)
-        tv, tg = _theirs(F.cross_entropy, logits, labels, cot, **kw)
-        assert_close(v, tv, dtype)
-        assert_close(g, tg, dtype)
-        if form == "probabilities":  # gradient with respect to the soft labels too
-            _, gl = _ours(jb.cross_entropy, logits, labels, cot, argnums=1, **kw)
-            _, tgl = _theirs(F.cross_entropy, logits, labels, cot, grad_target=True, **kw)
-            assert_close(gl, tgl, dtype)
+        _compare_all_reductions(
+            jb.cross_entropy,
+            F.cross_entropy,
+            logits,
+            labels,
+            cot,
+            dtype,
+            grad_target=form == "probabilities",  # gradient with respect to soft labels too
+            label_smoothing=smoothing,
+        )
 
 
-def test_cross_entropy_unbatched_and_extreme_logits(dtype):
-    logits = np.array([1e4, -1e4, 0.0], dtype)
-    for labels in (np.array(1), np.array([0.2, 0.3, 0.5], dtype)):
-        v, g = _ours(jb.cross_entropy, logits, labels, label_smoothing=0.1)
-        tv, tg = _theirs(F.cross_entropy, logits, labels, label_smoothing=0.1)
-        assert np.isfinite(v) and np.all(np.isfinite(np.asarray(g)))
-        assert_close(v, tv, dtype)
-        assert_close(g, tg, dtype)
-
-
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_binary_cross_entropy_matches_torch(reduction, dtype):
+def test_binary_cross_entropy_matches_torch(dtype):
     r = _rng(3)
     probs = r.uniform(0.01, 0.99, (9, 1)).astype(dtype)
     targets = r.uniform(0, 1, (9, 1)).astype(dtype)
-    cot = r.standard_normal((9, 1)).astype(dtype) if reduction == "none" else None
-    v, g = _ours(jb.binary_cross_entropy, probs, targets, cot, reduction=reduction)
-    tv, tg = _theirs(F.binary_cross_entropy, probs, targets, cot, reduction=reduction)
-    assert_close(v, tv, dtype)
-    assert_close(g, tg, dtype)
-    _, gt = _ours(jb.binary_cross_entropy, probs, targets, cot, argnums=1, reduction=reduction)
-    _, tgt = _theirs(F.binary_cross_entropy, probs, targets, cot, grad_target=True, reduction=reduction)
-    assert_close(gt, tgt, dtype)
+    cot = r.standard_normal((9, 1)).astype(dtype)
+    _compare_all_reductions(
+        jb.binary_cross_entropy, F.binary_cross_entropy, probs, targets, cot, dtype, grad_target=True
+    )
 
 
 def test_binary_cross_entropy_at_exact_zero_and_one(dtype):
-    # every combination of p in {0, 1} with hard and soft targets, plus tiny probabilities
+    # every combination of p in {0, 1} with hard and soft targets, plus tiny probabilities;
+    # torch's gradient is (p - t) / max(p (1 - p), 1e-12), e.g. -1e12 at p=0, t=1
     probs = np.array([0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1e-30, 0.5], dtype)
     targets = np.array([0.0, 1.0, 0.0, 1.0, 0.3, 0.3, 1.0, 1.0], dtype)
-    v, g = _ours(jb.binary_cross_entropy, probs, targets, reduction="sum")
-    tv, tg = _theirs(F.binary_cross_entropy, probs, targets, reduction="sum")
-    none = jb.binary_cross_entropy(jnp.asarray(probs), jnp.asarray(targets), reduction="none")
-    assert np.all(np.isfinite(np.asarray(none))) and np.all(np.isfinite(np.asarray(g)))
-    assert_close(none, F.binary_cross_entropy(_t(probs), _t(targets), reduction="none"), dtype)
-    assert_close(v, tv, dtype)
-    assert_close(g, tg, dtype)  # torch's (p - t) / max(p (1 - p), 1e-12), e.g. -1e12 at p=0, t=1
+    cot = np.linspace(0.5, 2.0, 8).astype(dtype)
+    ours = _ours(jb.binary_cross_entropy, probs, targets, cot)
+    assert all(np.all(np.isfinite(np.asarray(leaf))) for leaf in jax.tree_util.tree_leaves(ours))
+    _compare_all_reductions(jb.binary_cross_entropy, F.binary_cross_entropy, probs, targets, cot, dtype)
 
 
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_bce_with_logits_matches_torch(reduction, dtype):
+def test_bce_with_logits_matches_torch(dtype):
     r = _rng(4)
     logits = (3 * r.standard_normal((10, 2))).astype(dtype)
     logits[0] = [1e4, -1e4]  # stable at extreme logits
     targets = r.uniform(0, 1, (10, 2)).astype(dtype)
     targets[1] = [0.0, 1.0]
-    cot = r.standard_normal((10, 2)).astype(dtype) if reduction == "none" else None
-    v, g = _ours(jb.binary_cross_entropy_with_logits, logits, targets, cot, reduction=reduction)
-    tv, tg = _theirs(F.binary_cross_entropy_with_logits, logits, targets, cot, reduction=reduction)
-    assert np.all(np.isfinite(np.asarray(v))) and np.all(np.isfinite(np.asarray(g)))
-    assert_close(v, tv, dtype)
-    assert_close(g, tg, dtype)
+    cot = r.standard_normal((10, 2)).astype(dtype)
+    ours = _ours(jb.binary_cross_entropy_with_logits, logits, targets, cot)
+    assert all(np.all(np.isfinite(np.asarray(leaf))) for leaf in jax.tree_util.tree_leaves(ours))
+    _compare_all_reductions(
+        jb.binary_cross_entropy_with_logits,
+        F.binary_cross_entropy_with_logits,
+        logits,
+        targets,
+        cot,
+        dtype,
+        grad_target=True,
+    )
+
+
+def test_cross_entropy_unbatched_and_extreme_logits(dtype):
+    logits = np.array([1e4, -1e4, 0.0], dtype)
+    for labels in (np.array(1), np.array([0.2, 0.3, 0.5], dtype)):
+        value, grad = _ours(jb.cross_entropy, logits, labels, np.ones((), dtype), label_smoothing=0.1)["mean"]
+        tv, tg = _theirs(F.cross_entropy, logits, labels, label_smoothing=0.1)
+        assert np.isfinite(value) and np.all(np.isfinite(np.asarray(grad)))
+        assert_close(value, tv, dtype)
+        assert_close(grad, tg, dtype)
 
 
 def test_integer_targets_are_converted_exactly(dtype):
