@@ -330,7 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate",
         help="evaluate a trained run",
         description="Evaluate the model of a run folder: by default on the run's own training and validation "
-        "data (regenerated from config.json), or on a CSV file that has the run's feature and target columns.",
+        "data (regenerated from config.json), or on a CSV file that has the run's feature and target columns "
+        "(config.json lists them as 'features' and 'target_column'; for built-in data sets: x1, x2, ... and "
+        "target, or the iris names and species).",
     )
     e.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by 'jnnbasics train'")
     e.add_argument("--csv", metavar="FILE", help="evaluate on this CSV file instead")
@@ -441,6 +443,8 @@ def _guard(run: Callable[[], int]) -> int:
     except CLIError as e:
         return _error(str(e))
     except (ValueError, TypeError) as e:
+        if os.environ.get("JNNBASICS_TRACEBACK"):  # for developers: show where a library error came from
+            raise
         return _error(str(e))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
@@ -867,6 +871,7 @@ def _config_from_data(cfg: dict[str, Any], data: RunData) -> dict[str, Any]:
         features=data.features,
         class_names=data.class_names,
         n_outputs=n_out,
+        target_column=cfg.get("target") or ("species" if cfg.get("dataset") == "iris" else "target"),
         layer_sizes=[len(data.features), *cfg["hidden"], n_out],
         n_train=int(data.x_train.shape[0]),
         n_val=int(data.x_val.shape[0]),
@@ -969,7 +974,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     write_json(out / CONFIG, cfg)
     write_json(out / "scaler.json", scaler.to_json(data.features))
     write_json(
-        out / "labels.json", {"task": data.task, "target": cfg.get("target"), "class_names": data.class_names}
+        out / "labels.json",
+        {"task": data.task, "target_column": cfg.get("target_column"), "class_names": data.class_names},
     )
 
     _, _, train_key = run_keys(cfg["seed"])
@@ -1209,7 +1215,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.csv:
         from .csvdata import encode_labels, feature_matrix, read_table
 
-        target = cfg.get("target") or "target"
+        target = cfg.get("target_column") or cfg.get("target") or "target"
         table = read_table(args.csv)
         x = feature_matrix(table, cfg["features"])
         from .csvdata import column_index
@@ -1500,7 +1506,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
     _write_rows_csv(out / "results.csv", rows)
     _print_table(rows, [SHORT_NAMES[n] for n in shown], args.top)
     if not args.no_plots:
-        draw_tune_plot(out / "tune.png", rows, [SHORT_NAMES[n] for n in grid])
+        draw_tune_plot(
+            out / "tune.png",
+            rows,
+            {SHORT_NAMES[n]: [_show_value(v) for v in vals] for n, vals in grid.items()},
+        )
     print(
         f"results: {out / 'results.csv'}, {out / 'results.json'}"
         + ("" if args.no_plots else f", {out / 'tune.png'}")
@@ -1543,45 +1553,46 @@ def _print_table(rows: list[dict[str, Any]], params: list[str], top: int) -> Non
         print(f"... {len(rows) - top} more rows in results.csv")
 
 
-def draw_tune_plot(path: Path, rows: list[dict[str, Any]], params: list[str]) -> None:
-    """Final validation loss against each hyperparameter (one panel each), as a PNG."""
+def draw_tune_plot(path: Path, rows: list[dict[str, Any]], grid: dict[str, list[Any]]) -> None:
+    """Final validation loss against each varied hyperparameter (one panel each), as a PNG.
+
+    Each panel puts the hyperparameter's values at evenly spaced positions (numbers sorted, other
+    values in grid order), draws every setting as a point and joins the best loss of each value.
+
+    Args:
+        path: the PNG to write.
+        rows: one dict per setting with the short hyperparameter names and ``val_loss``.
+        grid: short name -> the values tried, in the user's order.
+    """
     from matplotlib.figure import Figure
 
     from .viz import save_figure
 
-    params = [p for p in params if len({str(r[p]) for r in rows}) > 1] or params[:1]
-    n = len(params)
-    ncols = min(n, 3)
-    nrows = math.ceil(n / ncols)
-    fig = Figure(figsize=(4.2 * ncols, 3.4 * nrows + 0.4), layout="constrained")
-    finite = [r["val_loss"] for r in rows if math.isfinite(r["val_loss"])]
-    for i, name in enumerate(params):
+    names = [n for n, v in grid.items() if len(v) > 1] or list(grid)[:1]
+    ncols = min(len(names), 3)
+    nrows = math.ceil(len(names) / ncols)
+    fig = Figure(figsize=(4.2 * ncols + 0.6, 3.4 * nrows + 0.5), layout="constrained")
+    best_row = min(range(len(rows)), key=lambda j: rows[j]["val_loss"])
+    for i, name in enumerate(names):
         ax = fig.add_subplot(nrows, ncols, i + 1)
-        values = [r[name] for r in rows]
-        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        ys = [r["val_loss"] for r in rows]
-        if numeric:
-            xs = np.asarray(values, np.float64)
-            positive = np.all(xs > 0)
-            ax.scatter(xs, ys, alpha=0.75)
-            if positive and xs.max() / xs.min() >= 20:
-                ax.set_xscale("log")
-        else:
-            cats = list(dict.fromkeys(str(v) for v in values))
-            xs = [cats.index(str(v)) for v in values]
-            ax.scatter(xs, ys, alpha=0.75)
-            ax.set_xticks(range(len(cats)), cats)
-        if finite:
-            best = min(range(len(rows)), key=lambda j: rows[j]["val_loss"])
-            bx = (
-                values[best]
-                if numeric
-                else list(dict.fromkeys(str(v) for v in values)).index(str(values[best]))
-            )
-            ax.scatter([bx], [rows[best]["val_loss"]], color="tab:red", zorder=3, label="best")
-            ax.legend(loc="best", fontsize="small")
+        values = [str(v) for v in grid[name]]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in grid[name]):
+            values = [str(v) for v in sorted(grid[name])]
+        pos = {v: k for k, v in enumerate(values)}
+        xs = np.asarray([pos[str(r[name])] for r in rows], np.float64)
+        ys = np.asarray([r["val_loss"] for r in rows], np.float64)
+        ok = np.isfinite(ys)
+        ax.scatter(xs[ok], ys[ok], alpha=0.6, label="setting")
+        best = [np.min(ys[ok & (xs == k)]) if np.any(ok & (xs == k)) else np.nan for k in range(len(values))]
+        ax.plot(range(len(values)), best, color="tab:gray", lw=1, label="best per value")
+        if ok[best_row]:
+            ax.scatter([xs[best_row]], [ys[best_row]], color="tab:red", zorder=3, label="best overall")
+        ax.set_xticks(range(len(values)), values)
+        ax.set_xlim(-0.5, len(values) - 0.5)
         ax.set_xlabel(name)
         ax.set_ylabel("final validation loss")
         ax.grid(True, alpha=0.3)
-    fig.suptitle(f"Validation loss of {len(rows)} settings")
+        if i == 0:
+            ax.legend(loc="best", fontsize="small")
+    fig.suptitle(f"Validation loss of {len(rows)} settings against each hyperparameter")
     save_figure(fig, path)
