@@ -96,13 +96,17 @@ def test_mlp_apply_matches_torch_sequential_values_and_grads(layer_sizes, activa
     loss_t = nn.MSELoss()(out_t, torch.tensor(y))
     loss_t.backward()
 
-    apply = jax.jit(lambda p, x: jb.mlp_apply(p, x, activation=activation))
-    assert_close(apply(params, x), out_t.detach(), dtype)
+    @jax.jit
+    def forward_and_grads(p, x, y):
+        def loss_fn(p):
+            out = jb.mlp_apply(p, x, activation=activation)
+            return jb.mse(out, y), out
 
-    def loss_fn(p):
-        return jb.mse(jb.mlp_apply(p, x, activation=activation), y)
+        (loss, out), grads = jax.value_and_grad(loss_fn, has_aux=True)(p)
+        return out, loss, grads
 
-    loss, grads = jax.jit(jax.value_and_grad(loss_fn))(params)
+    out, loss, grads = forward_and_grads(params, x, y)
+    assert_close(out, out_t.detach(), dtype)
     assert_close(loss, loss_t.detach(), dtype)
     assert_trees_close(grads, torch_grads(net), dtype, kind="grad")
 
@@ -180,10 +184,12 @@ def test_init_mlp_same_key_same_params_and_keys_differ():
 def test_init_mlp_under_jit_and_vmap_gives_the_same_params():
     key = jax.random.key(0)
     eager = jb.init_mlp(key, [3, 4, 2])
-    assert_trees_close(jax.jit(lambda k: jb.init_mlp(k, [3, 4, 2]))(key), eager)
-    assert_trees_close(jax.jit(lambda: jb.init_mlp(key, [3, 4, 2]))(), eager)  # concrete key, outer jit
-    stacked = jax.vmap(lambda k: jb.init_mlp(k, [3, 4, 2]))(jnp.stack([key, key]))
+    traced, stacked = jax.jit(
+        lambda k, ks: (jb.init_mlp(k, [3, 4, 2]), jax.vmap(lambda k: jb.init_mlp(k, [3, 4, 2]))(ks))
+    )(key, jnp.stack([key, key]))
+    assert_trees_close(traced, eager)
     assert_trees_close(jax.tree_util.tree_map(lambda a: a[1], stacked), eager)
+    assert_trees_close(jax.jit(lambda: jb.init_mlp(key, [3, 4, 2]))(), eager)  # concrete key, outer jit
 
 
 _jit_dropout = jax.jit(jb.dropout)
@@ -193,7 +199,7 @@ _jit_dropout = jax.jit(jb.dropout)
 @pytest.mark.parametrize("rate", [0.1, 0.5, 0.8])
 def test_dropout_statistics(rate, dtype):
     n = 200_000
-    x = jnp.ones((n,), dtype)
+    x = np.ones((n,), dtype)
     # rate passed traced: one compile per dtype (the concrete-rate path is checked below)
     y = np.asarray(_jit_dropout(jax.random.key(0), x, rate), np.float64)
     zeros = np.mean(y == 0)
@@ -294,7 +300,7 @@ def test_model_constructors_and_metadata():
         "cross_entropy",
     )
     params = m.init(jax.random.key(0))
-    x = jnp.ones((2, 3))
+    x = np.ones((2, 3))
     assert_close(m.apply(params, x), jb.mlp_apply(params, x, activation="tanh"))
     key = jax.random.key(1)
     assert_close(
@@ -323,21 +329,22 @@ def test_model_constructors_and_metadata():
 def test_select_architecture(problem, sizes, loss):
     model, loss_type = jb.select_architecture(10, 4, problem)
     assert model.layer_sizes == sizes and loss_type == loss and model.loss_type == loss
-    params = model.init(jax.random.key(0))
-    assert model.apply(params, jnp.ones((3, 10))).shape == (3, sizes[-1])
+    params = jax.eval_shape(model.init, jax.random.key(0))  # shapes only: no compilation
+    assert [p["w"].shape for p in params] == list(zip(sizes[:-1], sizes[1:]))
+    assert jax.eval_shape(model.apply, params, np.ones((3, 10))).shape == (3, sizes[-1])
 
 
 # --- bad input ---------------------------------------------------------------------------------------
 def test_input_feature_mismatch_is_a_clear_error():
     params = jb.init_mlp(jax.random.key(0), [4, 8, 2])
     with pytest.raises(ValueError, match=r"mlp_apply: x must have 4 features .* got x of shape \(5, 3\)"):
-        jb.mlp_apply(params, jnp.ones((5, 3)))
+        jb.mlp_apply(params, np.ones((5, 3)))
     with pytest.raises(ValueError, match=r"x must have 4 features"):
-        jax.jit(jb.mlp([4, 8, 2]).apply)(params, jnp.ones((3,)))
+        jax.jit(jb.mlp([4, 8, 2]).apply)(params, np.ones((3,)))
     with pytest.raises(
         ValueError, match=r"mlp_apply: x must be an array with 1 or 2 dimensions, got shape \(2, 3, 4\)"
     ):
-        jb.mlp_apply(params, jnp.ones((2, 3, 4)))
+        jb.mlp_apply(params, np.ones((2, 3, 4)))
 
 
 @pytest.mark.parametrize(
@@ -366,9 +373,9 @@ def test_bad_dropout_rate(rate):
         jb.dropout_mlp([2, 3, 1], dropout_rate=rate)
     params = jb.init_mlp(jax.random.key(0), [2, 3, 1])
     with pytest.raises(ValueError, match="mlp_apply: " + match):
-        jb.mlp_apply(params, jnp.ones(2), dropout_rate=rate, key=jax.random.key(0), train=True)
+        jb.mlp_apply(params, np.ones(2), dropout_rate=rate, key=jax.random.key(0), train=True)
     with pytest.raises(ValueError, match=r"dropout: rate must be in \[0, 1\)"):
-        jb.dropout(jax.random.key(0), jnp.ones(3), rate)
+        jb.dropout(jax.random.key(0), np.ones(3), rate)
 
 
 def test_dropout_without_key_in_training():
@@ -376,13 +383,13 @@ def test_dropout_without_key_in_training():
     with pytest.raises(
         ValueError, match="mlp_apply: key must be a PRNG key when train=True and dropout_rate > 0, got None"
     ):
-        jb.mlp_apply(params, jnp.ones(2), dropout_rate=0.5, train=True)
+        jb.mlp_apply(params, np.ones(2), dropout_rate=0.5, train=True)
     with pytest.raises(
         ValueError, match="dropout: key must be a PRNG key when train=True and rate > 0, got None"
     ):
-        jb.dropout(None, jnp.ones(3), 0.5)
+        jb.dropout(None, np.ones(3), 0.5)
     with pytest.raises(ValueError, match="key must be a PRNG key"):
-        jb.dropout_mlp([2, 3, 1]).apply(params, jnp.ones(2), train=True)
+        jb.dropout_mlp([2, 3, 1]).apply(params, np.ones(2), train=True)
 
 
 def test_other_bad_arguments():
@@ -391,7 +398,7 @@ def test_other_bad_arguments():
     ):
         jb.init_mlp(jax.random.key(0), [2, 3], init="he")
     with pytest.raises(TypeError, match=r"init_mlp: dtype must be a floating dtype"):
-        jb.init_mlp(jax.random.key(0), [2, 3], dtype=jnp.int32)
+        jb.init_mlp(jax.random.key(0), [2, 3], dtype=np.int32)
     with pytest.raises(ValueError, match=r"mlp: activation must be one of 'relu'.*got 'swish'"):
         jb.mlp([2, 3], activation="swish")
     with pytest.raises(ValueError, match=r"mlp: loss_type must be one of 'mse'.*got 'hinge'"):
@@ -405,8 +412,8 @@ def test_other_bad_arguments():
         jb.simple_nn(3, 0, 1)
     params = jb.init_mlp(jax.random.key(0), [2, 3])
     with pytest.raises(ValueError, match=r"mlp_apply: activation must be one of"):
-        jb.mlp_apply(params, jnp.ones(2), activation="softmax")
+        jb.mlp_apply(params, np.ones(2), activation="softmax")
     with pytest.raises(TypeError, match=r"mlp_apply: params\[0\] must be a dict with keys \"w\" and \"b\""):
-        jb.mlp_apply([{"weight": params[0]["w"]}], jnp.ones(2))
+        jb.mlp_apply([{"weight": params[0]["w"]}], np.ones(2))
     with pytest.raises(ValueError, match=r"mlp_apply: params\[1\]\['w'\] must be of shape \(3, ...\)"):
-        jb.mlp_apply(params + [{"w": jnp.ones((4, 2)), "b": jnp.ones(2)}], jnp.ones(2))
+        jb.mlp_apply(params + [{"w": np.ones((4, 2)), "b": np.ones(2)}], np.ones(2))
