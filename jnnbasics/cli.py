@@ -20,6 +20,7 @@ import math
 import os
 import shlex
 import sys
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -885,18 +886,50 @@ def _config_from_data(cfg: dict[str, Any], data: RunData) -> dict[str, Any]:
     return cfg
 
 
-def _make_checkpoint_callback(out: Path, cfg: dict[str, Any], history: dict[str, list[float]]):
-    """After each epoch: save the TrainState (and, with --patience, the best parameters)."""
-    best = {"loss": min(history.get("val_loss") or [math.inf])}
+class Checkpointer:
+    """A ``train_model`` callback that keeps the latest state and writes it to the run folder.
 
-    def callback(epoch: int, logs: dict[str, Any], state) -> None:
-        meta = _model_meta(cfg, epoch=epoch, history=history)
-        _save(out / CHECKPOINT, state, meta)
-        if cfg.get("patience") is not None and logs.get("val_loss", math.inf) < best["loss"]:
-            best["loss"] = logs["val_loss"]
-            _save(out / BEST, state.params, meta)
+    After every epoch it keeps a copy of the state (the next epoch donates the original's buffers)
+    and of the history, and writes ``checkpoint.ckpt`` at most every ``interval`` seconds (a write
+    with fsync costs about 10 ms, many epochs of a small MLP). :meth:`flush` writes whatever is not
+    written yet: ``cmd_train`` calls it on Ctrl-C and at the end, so no finished epoch is lost.
+    With ``--patience`` it also keeps the best parameters so far (``best.ckpt``), which an early
+    stop after a resume needs.
+    """
 
-    return callback
+    def __init__(
+        self, out: Path, cfg: dict[str, Any], history: dict[str, list[float]], *, interval: float = 1.0
+    ):
+        self.out, self.cfg, self.history, self.interval = out, cfg, history, interval
+        self.best_loss = min(history.get("val_loss") or [math.inf])
+        self.epoch = self.saved_epoch = None
+        self.state = self.best_params = None
+        self.snapshot: dict[str, list[float]] = {}
+        self.best_dirty = False
+        self.saved_at = -math.inf
+
+    def __call__(self, epoch: int, logs: dict[str, Any], state) -> None:
+        import jax
+
+        self.epoch = epoch
+        self.state = jax.tree_util.tree_map(lambda a: a.copy(), state)
+        self.snapshot = {k: list(v) for k, v in self.history.items()}
+        if self.cfg.get("patience") is not None and logs.get("val_loss", math.inf) < self.best_loss:
+            self.best_loss = logs["val_loss"]
+            self.best_params, self.best_dirty = self.state.params, True
+        if time.monotonic() - self.saved_at >= self.interval:
+            self.flush()
+
+    def flush(self) -> int:
+        """Write the latest epoch's state if not written yet; return the epoch on disk (0: none)."""
+        if self.state is not None and self.saved_epoch != self.epoch:
+            meta = _model_meta(self.cfg, epoch=self.epoch, history=self.snapshot)
+            _save(self.out / CHECKPOINT, self.state, meta)
+            if self.best_dirty:
+                _save(self.out / BEST, self.best_params, meta)
+                self.best_dirty = False
+            self.saved_epoch, self.saved_at = self.epoch, time.monotonic()
+        return self.saved_epoch or 0
 
 
 def _model_meta(cfg: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -979,7 +1012,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
 
     _, _, train_key = run_keys(cfg["seed"])
-    callbacks = [_make_checkpoint_callback(out, cfg, history)]
+    checkpointer = Checkpointer(out, cfg, history)
+    callbacks = [checkpointer]
     if start_epoch and not args.quiet:
         print(f"resuming {out} from epoch {start_epoch}/{cfg['epochs']}", file=sys.stderr)
     try:
@@ -1006,11 +1040,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                 history=history,
             )
     except KeyboardInterrupt:
-        done = int(_read_meta(out / CHECKPOINT).get("epoch", 0)) if (out / CHECKPOINT).exists() else 0
-        if done:
-            meta_hist = _read_meta(out / CHECKPOINT).get("history") or {}
-            write_json(out / "history.json", meta_hist)
-            write_history_csv(out / "history.csv", meta_hist)
+        done = checkpointer.flush() or start_epoch
+        if checkpointer.saved_epoch:
+            write_json(out / "history.json", checkpointer.snapshot)
+            write_history_csv(out / "history.csv", checkpointer.snapshot)
         if not args.quiet and sys.stderr.isatty():
             print(file=sys.stderr)  # end the progress bar's line
         print(
@@ -1022,6 +1055,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     for w in caught:
         print(f"{PROG}: warning: {_one_line(str(w.message))}", file=sys.stderr)
 
+    checkpointer.flush()
     epochs_run = len(history.get("train_loss", []))
     meta = _model_meta(cfg, epoch=epochs_run, history=history)
     _save(out / CHECKPOINT, result.state, meta)

@@ -299,6 +299,8 @@ def test_refuses_to_overwrite_a_run_then_force_keeps_user_files(trained, capsys,
 # interrupt and resume
 # ---------------------------------------------------------------------------------------------
 def test_interrupt_keeps_checkpoint_and_resume_matches_uninterrupted(monkeypatch, capsys, tmp_path):
+    from jnnbasics.checkpoint import read_checkpoint_metadata
+
     flags = [
         "--epochs",
         "5",
@@ -311,24 +313,20 @@ def test_interrupt_keeps_checkpoint_and_resume_matches_uninterrupted(monkeypatch
         "--quiet",
         "--no-plots",
     ]
-    make_callback = cli._make_checkpoint_callback
 
-    def interrupting(out, cfg, history):
-        save = make_callback(out, cfg, history)
-
-        def callback(epoch, logs, state):
-            save(epoch, logs, state)
+    class Interrupting(cli.Checkpointer):
+        def __call__(self, epoch, logs, state):
+            super().__call__(epoch, logs, state)  # keeps epoch 2, writes at most once a second
             if epoch == 2:
-                raise KeyboardInterrupt  # Ctrl-C after epoch 2 was checkpointed
+                raise KeyboardInterrupt  # Ctrl-C after epoch 2
 
-        return callback
-
-    monkeypatch.setattr(cli, "_make_checkpoint_callback", interrupting)
+    monkeypatch.setattr(cli, "Checkpointer", Interrupting)
     code, _, err = run(capsys, "train", *flags, "--out", tmp_path / "a")
     assert code == 130 and "Traceback" not in err
     assert "holds epoch 2/5" in err and "--resume --out" in err
     assert len(json.loads((tmp_path / "a" / "history.json").read_text())["train_loss"]) == 2
-    monkeypatch.setattr(cli, "_make_checkpoint_callback", make_callback)
+    assert read_checkpoint_metadata(tmp_path / "a" / "checkpoint.ckpt")["epoch"] == 2
+    monkeypatch.undo()
 
     code, _, err = run(capsys, "evaluate", tmp_path / "a")
     assert_one_line_error(code, err, "has no trained model yet (its checkpoint holds epoch 2/5)")
@@ -468,6 +466,7 @@ def test_tune_grid_from_flags(capsys, tmp_path):
 
 
 def test_tune_grid_file(capsys, tmp_path):
+    pytest.importorskip("tomllib", reason="TOML grid files need Python 3.11")
     (tmp_path / "grid.toml").write_text("l2 = [0, 0.01]\ndropout = [0.0, 0.2]\n")
     out = tmp_path / "t"
     code, _, err = run(
@@ -598,3 +597,18 @@ def test_corrupt_checkpoint_is_a_clear_error(trained, capsys, tmp_path):
     (copy / "model.ckpt").write_bytes(b"not a checkpoint")
     code, _, err = run(capsys, "evaluate", copy)
     assert_one_line_error(code, err, "is not a jnnbasics checkpoint")
+
+
+def test_early_stopping_keeps_the_best_epoch(capsys, tmp_path):
+    out = tmp_path / "es"
+    argv = ["--samples", ROWS, "--batch-size", "40", "--lr", "0.3", "--epochs", "40", "--patience", "2"]
+    code, stdout, err = run(capsys, "train", *argv, "--quiet", "--no-plots", "--out", out)
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    history = json.loads((out / "history.json").read_text())
+    assert metrics["stop_reason"] == "early_stopping" and "early stop" in stdout
+    best = metrics["best_epoch"]
+    assert best == int(np.argmin(history["val_loss"])) + 1 and len(history["val_loss"]) == best + 2
+    # one validation batch of 40 rows: the history's val_loss of the best epoch is the saved model's loss
+    assert_close(metrics["val"]["loss"], history["val_loss"][best - 1], np.float32)
+    assert (out / "best.ckpt").is_file()
