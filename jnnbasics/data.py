@@ -213,33 +213,52 @@ def _check_key(func: str, key: Any) -> None:
         )
 
 
-def epoch_permutation(key: PRNGKey | None, n: int, *, shuffle: bool = True) -> Array:
-    """The order in which one epoch visits ``n`` samples.
+def key_seed(key: PRNGKey) -> tuple[int, ...]:
+    """The bits of a PRNG key as Python ints, to seed a host-side NumPy generator.
 
-    The training loop and :func:`batches` both use this, so the same key gives the same batches.
-    Works under ``jit`` (``n`` and ``shuffle`` static).
+    Args:
+        key: typed (``jax.random.key``) or raw (``jax.random.PRNGKey``) key.
+
+    Returns:
+        A tuple of non-negative ints (the key's uint32 words).
+    """
+    typed = isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    data = jax.random.key_data(key) if typed else key
+    return tuple(int(v) for v in np.asarray(data, dtype=np.uint32).ravel())
+
+
+def epoch_permutation(key: PRNGKey | None, n: int, *, shuffle: bool = True, epoch: int = 0) -> np.ndarray:
+    """The order in which one epoch visits ``n`` samples, computed on the host.
+
+    The training loop and :func:`batches` both use this, so the same key (and epoch) gives the same
+    batches. The shuffle is NumPy's ``Generator.permutation`` seeded with the key's bits and the
+    epoch number: on a CPU a sort-based ``jax.random.permutation`` inside the compiled epoch cost
+    more than the training steps of a small model (about 1 ms for 2048 samples), while this costs
+    microseconds and is just as reproducible. It is not traceable (call it outside ``jit``).
 
     Args:
         key: PRNG key (typed ``jax.random.key`` or raw ``PRNGKey``); may be ``None`` when
             ``shuffle=False``.
         n: number of samples, positive integer.
         shuffle: if ``False``, the identity order ``arange(n)`` (like an unshuffled ``DataLoader``).
+        epoch: epoch number, mixed into the seed so that each epoch of a run gets its own order.
 
     Returns:
-        An int32 index array of shape ``(n,)``, a permutation of ``0..n-1``.
+        An int32 NumPy array of shape ``(n,)``, a permutation of ``0..n-1``.
 
     Raises:
         ValueError: if ``n`` is not a positive integer.
         TypeError: if ``shuffle`` is true and ``key`` is ``None``.
 
     Example:
-        >>> order = epoch_permutation(jax.random.key(0), 100)
+        >>> order = epoch_permutation(jax.random.key(0), 100, epoch=3)
     """
     n = check_positive_int("epoch_permutation", "n", n)
     if not shuffle:
-        return jnp.arange(n, dtype=jnp.int32)
+        return np.arange(n, dtype=np.int32)
     _check_key("epoch_permutation", key)
-    return jax.random.permutation(key, n).astype(jnp.int32)
+    rng = np.random.default_rng([*key_seed(key), int(epoch)])
+    return rng.permutation(n).astype(np.int32)
 
 
 def train_val_split(

@@ -21,6 +21,7 @@ import numpy as np
 
 from ._checks import fail
 from ._types import Params, PRNGKey
+from .data import epoch_permutation
 from .models import Model, mlp_apply
 from .state import TrainState, create_train_state
 from .training import (
@@ -71,13 +72,13 @@ def unstack(tree: Any, k: int) -> Any:
     return jax.tree_util.tree_map(lambda a: a[k], tree)
 
 
-def _many_epoch(states, active, x, y, xv, yv, perm_keys, hps, *, cfg):
-    def one(state, act, perm_key, hp):
-        new, m = run_epoch(state, x, y, xv, yv, perm_key, hp, cfg=cfg)
+def _many_epoch(states, active, x, y, xv, yv, perms, hps, *, cfg):
+    def one(state, act, perm, hp):
+        new, m = run_epoch(state, x, y, xv, yv, perm, hp, cfg=cfg)
         new = jax.tree_util.tree_map(lambda a, b: jnp.where(act, a, b), new, state)
         return new, m
 
-    return jax.vmap(one)(states, active, perm_keys, hps)
+    return jax.vmap(one)(states, active, perms, hps)
 
 
 _many_epoch_jit = jax.jit(_many_epoch, static_argnames=("cfg",), donate_argnums=(0,))
@@ -200,6 +201,7 @@ def train_many(
     cfg = setup.cfg
     hps = _hyperparams(*(hp_np[n] for n in NUMERIC_HYPERPARAMS), setup.dtype)
     init_keys, dropout_keys, shuffle_keys = jax.vmap(split_run_key)(keys)
+    shuffle_seeds = np.asarray(jax.random.key_data(shuffle_keys) if _is_typed(shuffle_keys) else shuffle_keys)
 
     def init_one(init_key, dropout_key, hp):
         return create_train_state(model.init(init_key), build_optimizer(cfg, hp), key=dropout_key)
@@ -207,17 +209,17 @@ def train_many(
     states = jax.jit(jax.vmap(init_one))(init_keys, dropout_keys, hps)
     active = jnp.ones((k,), bool)
     if mesh is not None:
-        states, hps, shuffle_keys, active = _shard_models(func, mesh, k, (states, hps, shuffle_keys, active))
+        states, hps, active = _shard_models(func, mesh, k, (states, hps, active))
 
     histories: list[dict[str, list[float]]] = [{} for _ in range(k)]
     diverged: list[int | None] = [None] * k
     n_train = setup.x.shape[0]
     n_val = setup.xv.shape[0] if setup.xv is not None else 0
     for epoch in range(epochs):
-        perm_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(shuffle_keys, epoch)
-        states, m = _many_epoch_jit(
-            states, active, setup.x, setup.y, setup.xv, setup.yv, perm_keys, hps, cfg=cfg
-        )
+        perms = np.stack([epoch_permutation(s, n_train, shuffle=shuffle, epoch=epoch) for s in shuffle_seeds])
+        if mesh is not None:
+            (perms,) = _shard_models(func, mesh, k, (perms,))
+        states, m = _many_epoch_jit(states, active, setup.x, setup.y, setup.xv, setup.yv, perms, hps, cfg=cfg)
         m = jax.device_get(m)
         for i in range(k):
             if diverged[i] is not None:
@@ -243,6 +245,10 @@ def train_many(
         if not bool(np.any(np.asarray(active))):
             break
     return ManyResult(states.params, states, histories, diverged)
+
+
+def _is_typed(keys: jax.Array) -> bool:
+    return jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key)
 
 
 def _shard_models(func: str, mesh: Any, k: int, trees: tuple) -> tuple:

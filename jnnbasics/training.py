@@ -41,8 +41,14 @@ Callback = Callable[[int, dict, TrainState], Any]
 # --------------------------------------------------------------------------------------------
 # One step
 # --------------------------------------------------------------------------------------------
-def _sgd_step(state: TrainState, x, y, *, forward, optimizer, loss_type, lambda_l1, lambda_l2, penalize):
-    """One optimizer step. Returns ``(new_state, (data_loss, objective, predictions))``."""
+def _sgd_step(
+    state: TrainState, x, y, mask=None, *, forward, optimizer, loss_type, lambda_l1, lambda_l2, penalize
+):
+    """One optimizer step. Returns ``(new_state, (data_loss, objective, predictions))``.
+
+    ``mask`` (shape (batch,), or None for all rows) marks the real rows of a padded batch: the loss
+    is the mean over those rows only, so padding changes neither the loss nor the gradient.
+    """
     if state.key is None:
         new_key, sub = None, None
     else:
@@ -50,7 +56,11 @@ def _sgd_step(state: TrainState, x, y, *, forward, optimizer, loss_type, lambda_
 
     def objective(params):
         pred = forward(params, x, sub)
-        loss = compute_loss(pred, y, loss_type)
+        if mask is None:
+            loss = compute_loss(pred, y, loss_type)
+        else:
+            per = _per_sample_loss(pred, y, loss_type)
+            loss = jnp.sum(jnp.where(mask, per, 0)) / jnp.sum(mask)
         obj = add_regularization(params, loss, lambda_l1, lambda_l2) if penalize else loss
         return obj, (loss, pred)
 
@@ -223,15 +233,20 @@ def _mean_of_batch_means(per_sample, batch_size):
     return jnp.concatenate(means).mean()
 
 
-def _n_correct(pred, y, task):
+def _n_correct(pred, y, task, mask=None):
+    """Number of correctly classified rows (among ``mask``'s rows when given)."""
     if task == "multiclass":
         labels = y if y.ndim == 1 else jnp.argmax(y, axis=-1)
-        return jnp.sum(jnp.argmax(pred, axis=-1) == labels)
-    if task == "binary_logits":
-        return jnp.sum((pred > 0) == (y > 0.5))
-    if task == "binary_probs":
-        return jnp.sum((pred > 0.5) == (y > 0.5))
-    return jnp.zeros((), jnp.int32)
+        hit = jnp.argmax(pred, axis=-1) == labels
+    elif task == "binary_logits":
+        hit = ((pred > 0) == (y > 0.5)).reshape(pred.shape[0], -1).all(axis=-1)
+    elif task == "binary_probs":
+        hit = ((pred > 0.5) == (y > 0.5)).reshape(pred.shape[0], -1).all(axis=-1)
+    else:
+        return jnp.zeros((), jnp.int32)
+    if mask is not None:
+        hit = hit & mask
+    return jnp.sum(hit)
 
 
 _TASK_OF_LOSS = {
@@ -304,14 +319,14 @@ def _constrain_batch(cfg, xb):
     return jax.lax.with_sharding_constraint(xb, NamedSharding(cfg.mesh, PartitionSpec("data")))
 
 
-def run_epoch(state: TrainState, x, y, xv, yv, perm_key, hp, *, cfg: EpochConfig):
+def run_epoch(state: TrainState, x, y, xv, yv, perm, hp, *, cfg: EpochConfig):
     """One epoch of training plus validation, as a pure function (jit/vmap it).
 
     Args:
         state: training state at the start of the epoch.
         x: training inputs of shape (n, features); y: targets for them.
         xv: validation inputs of shape (m, features) or None; yv: their targets or None.
-        perm_key: PRNG key for this epoch's shuffle.
+        perm: int32 array of shape (n,), the order of this epoch (``data.epoch_permutation``).
         hp: dict of scalar hyperparameters (``learning_rate``, ``weight_decay``, ``lambda_l1``,
             ``lambda_l2``, ``dropout_rate``), possibly traced.
         cfg: static configuration.
@@ -325,9 +340,15 @@ def run_epoch(state: TrainState, x, y, xv, yv, perm_key, hp, *, cfg: EpochConfig
     optimizer = build_optimizer(cfg, hp)
     n = x.shape[0]
     bs = cfg.batch_size
-    nf, r = divmod(n, bs)
-    perm = epoch_permutation(perm_key, n, shuffle=cfg.shuffle)
-    xs, ys = x[perm], y[perm]
+    nb = -(-n // bs)
+    pad = nb * bs - n
+    # The final partial batch is padded to a full batch with masked rows, so every step has one
+    # shape and the epoch is one scan (compiled once); the mask keeps the padding out of the loss.
+    order = perm if cfg.shuffle else jnp.arange(n, dtype=jnp.int32)
+    if pad:
+        order = jnp.concatenate([order, order[:pad]])
+    xs, ys = (x[order], y[order]) if (cfg.shuffle or pad) else (x, y)
+    mask = (jnp.arange(nb * bs) < n).reshape(nb, bs)
 
     def forward(params, xb, key):
         return cfg.forward(params, xb, key, True, hp)
@@ -343,30 +364,20 @@ def run_epoch(state: TrainState, x, y, xv, yv, perm_key, hp, *, cfg: EpochConfig
     )
 
     def body(st, batch):
-        xb, yb = batch
-        st, (loss, obj, pred) = step(st, _constrain_batch(cfg, xb), yb)
-        return st, (loss, obj, _n_correct(pred, yb, cfg.task))
+        xb, yb, mb = batch
+        st, (loss, obj, pred) = step(st, _constrain_batch(cfg, xb), yb, mb if pad else None)
+        return st, (loss, obj, _n_correct(pred, yb, cfg.task, mb))
 
-    new_state = state
-    losses, objs, correct = [], [], []
-    if nf:
-        xb = xs[: nf * bs].reshape((nf, bs) + xs.shape[1:])
-        yb = ys[: nf * bs].reshape((nf, bs) + ys.shape[1:])
-        new_state, (l_, o_, c_) = jax.lax.scan(body, new_state, (xb, yb))
-        losses.append(l_)
-        objs.append(o_)
-        correct.append(c_)
-    if r:
-        # The final partial batch: one more step of fixed shape (r, ...), compiled once.
-        new_state, (l_, o_, p_) = step(new_state, xs[nf * bs :], ys[nf * bs :])
-        losses.append(l_[None])
-        objs.append(o_[None])
-        correct.append(_n_correct(p_, ys[nf * bs :], cfg.task)[None])
-    losses = jnp.concatenate(losses)
+    batched = (
+        xs.reshape((nb, bs) + xs.shape[1:]),
+        ys.reshape((nb, bs) + ys.shape[1:]),
+        mask,
+    )
+    new_state, (losses, objs, correct) = jax.lax.scan(body, state, batched)
     metrics = {
         "train_loss": losses.mean(),
-        "train_objective": jnp.concatenate(objs).mean(),
-        "train_correct": jnp.concatenate(correct).sum(),
+        "train_objective": objs.mean(),
+        "train_correct": correct.sum(),
     }
     finite = jnp.all(jnp.isfinite(losses)) & jnp.isfinite(metrics["train_objective"])
     if xv is not None:
@@ -496,6 +507,13 @@ class TrainResult(NamedTuple):
     diverged_epoch: int | None = None
 
 
+@partial(jax.jit, static_argnames=("cfg", "init_fn"))
+def _fresh_state(params, init_key, dropout_key, hp, *, cfg, init_fn):
+    """Initial TrainState in one compiled call (new buffers: the caller's ``params`` are not donated)."""
+    p = init_fn(init_key) if params is None else params
+    return create_train_state(p, build_optimizer(cfg, hp), key=dropout_key)
+
+
 def split_run_key(key: PRNGKey) -> tuple[PRNGKey, PRNGKey, PRNGKey]:
     """Split a run's key into ``(init_key, dropout_key, shuffle_key)`` — the one fixed recipe."""
     k = jax.random.split(key, 3)
@@ -606,10 +624,10 @@ def train_model(
         state: a saved ``TrainState`` to resume from (with ``start_epoch`` and ``history``).
         start_epoch: number of epochs already run in ``state``.
         history: the history so far, extended in place of a copy.
-        mesh: a ``jax.sharding.Mesh`` with a ``"data"`` axis for data parallelism: each full batch
-            is sharded over it and parameters/optimizer state are replicated. ``batch_size`` must be
-            divisible by the axis size (ValueError otherwise); the final partial batch, whatever its
-            size, is computed replicated.
+        mesh: a ``jax.sharding.Mesh`` with a ``"data"`` axis for data parallelism: each batch is
+            sharded over it and parameters/optimizer state are replicated. ``batch_size`` must be
+            divisible by the axis size (ValueError otherwise); the final partial batch is padded to
+            a full batch with masked rows, so its size does not matter.
 
     Returns:
         A :class:`TrainResult`. If a loss becomes NaN or infinite, training stops, a warning names
@@ -657,10 +675,10 @@ def train_model(
     hp = _hyperparams(learning_rate, weight_decay, lambda_l1, lambda_l2, model.dropout_rate, setup.dtype)
 
     if state is None:
-        p = params if params is not None else model.init(setup.init_key)
-        state = create_train_state(p, build_optimizer(cfg, hp), key=setup.dropout_key)
-    # Each epoch donates its input state; copy once so the caller's arrays (params=, state=) survive.
-    state = jax.tree_util.tree_map(jnp.copy, state)
+        state = _fresh_state(params, setup.init_key, setup.dropout_key, hp, cfg=cfg, init_fn=model.init)
+    else:
+        # Each epoch donates its input state; copy so that the caller's state stays usable.
+        state = jax.tree_util.tree_map(jnp.copy, state)
     if mesh is not None:
         from jax.sharding import NamedSharding, PartitionSpec
 
@@ -686,8 +704,8 @@ def train_model(
     n_train, n_val = setup.x.shape[0], (setup.xv.shape[0] if setup.xv is not None else 0)
     for epoch in range(start_epoch, epochs):
         t0 = time.perf_counter()
-        perm_key = jax.random.fold_in(setup.shuffle_key, epoch)
-        state, m = _run_epoch_jit(state, setup.x, setup.y, setup.xv, setup.yv, perm_key, hp, cfg=cfg)
+        perm = epoch_permutation(setup.shuffle_key, n_train, shuffle=shuffle, epoch=epoch)
+        state, m = _run_epoch_jit(state, setup.x, setup.y, setup.xv, setup.yv, perm, hp, cfg=cfg)
         m = jax.device_get(m)
         if not bool(m["finite"]):
             diverged_epoch = epoch + 1

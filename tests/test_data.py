@@ -158,9 +158,14 @@ def test_train_val_split_needs_a_key():
 
 
 def test_epoch_permutation():
-    order = jax.jit(lambda k: epoch_permutation(k, 10))(jax.random.key(3))
-    assert order.dtype == jnp.int32 and sorted(np.asarray(order).tolist()) == list(range(10))
+    order = epoch_permutation(jax.random.key(3), 10)
+    assert order.dtype == np.int32 and sorted(order.tolist()) == list(range(10))
     np.testing.assert_array_equal(order, epoch_permutation(jax.random.key(3), 10))
+    assert not np.array_equal(order, epoch_permutation(jax.random.key(4), 10))
+    assert not np.array_equal(order, epoch_permutation(jax.random.key(3), 10, epoch=1))
+    # raw uint32[2] keys work too, and give the order of the typed key with the same bits
+    raw = jax.random.key_data(jax.random.key(3))
+    np.testing.assert_array_equal(epoch_permutation(raw, 10), order)
     np.testing.assert_array_equal(epoch_permutation(None, 4, shuffle=False), np.arange(4))
     with pytest.raises(TypeError, match="epoch_permutation: key must be a PRNG key.*shuffle=False"):
         epoch_permutation(None, 4)
