@@ -59,11 +59,14 @@ TUNE_FILES = ("results.json", "results.csv", "tune.png")
 TASKS = ("binary", "multiclass", "regression")
 SCHEDULES = ("constant", "step", "cosine")
 LOSS_OF_TASK = {"binary": "bce_with_logits", "multiclass": "cross_entropy", "regression": "mse"}
+_LOSS_AVERAGE = (
+    "averaged like the history's val_loss: the mean over batches of --batch-size rows of each batch's mean"
+)
 METRICS_NOTE = {
-    "binary": "loss: mean binary cross-entropy (from logits) over the rows, in eval mode (no dropout)",
-    "multiclass": "loss: mean cross-entropy over the rows, in eval mode (no dropout)",
-    "regression": "loss: mean squared error of the standardised target, in eval mode; r2, rmse and mae "
-    "are in the target's own units",
+    "binary": f"loss: binary cross-entropy from logits, eval mode (no dropout), {_LOSS_AVERAGE}",
+    "multiclass": f"loss: cross-entropy, eval mode (no dropout), {_LOSS_AVERAGE}",
+    "regression": f"loss: squared error of the standardised target, eval mode, {_LOSS_AVERAGE}; r2, rmse "
+    "and mae are over all rows, in the target's own units",
 }
 
 
@@ -1115,7 +1118,10 @@ def _class_of(task: str, out: np.ndarray) -> np.ndarray:
 def metrics_from_outputs(
     cfg: dict[str, Any], scaler: Scaler, out: np.ndarray, y: np.ndarray
 ) -> dict[str, Any]:
-    """Loss (mean over the rows) and accuracy, or R²/RMSE/MAE in target units, from model outputs.
+    """Loss and accuracy, or R²/RMSE/MAE in target units, from model outputs.
+
+    The loss is averaged as the training history's ``val_loss`` is (the tutorial's convention): the
+    mean over consecutive batches of ``batch_size`` rows of each batch's mean loss.
 
     Args:
         cfg: the run config (task, loss type).
@@ -1126,7 +1132,12 @@ def metrics_from_outputs(
     from .losses import compute_loss
 
     task = cfg["task"]
-    loss = compute_loss(out, _targets_for_loss(task, scaler.y(y)), cfg["loss_type"])
+    per_row = np.asarray(
+        compute_loss(out, _targets_for_loss(task, scaler.y(y)), cfg["loss_type"], reduction="none")
+    )
+    per_row = per_row.reshape(len(y), -1).mean(axis=1).astype(np.float64)
+    bs = int(cfg["batch_size"])
+    loss = np.mean([per_row[i : i + bs].mean() for i in range(0, len(per_row), bs)])
     m: dict[str, Any] = {"n": int(len(y)), "loss": float(loss)}
     if task == "regression":
         from .viz import regression_metrics

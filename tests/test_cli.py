@@ -192,6 +192,9 @@ def test_run_folder_files_are_valid(trained):
     assert metrics["epochs_run"] == 4 and metrics["stop_reason"] == "completed"
     assert metrics["train"]["n"] + metrics["val"]["n"] == ROWS and metrics["val"]["n"] == 40
     assert 0.5 < metrics["val"]["accuracy"] <= 1.0
+    # the final model's validation loss is averaged like the history's (mean of batch means)
+    assert_close(metrics["val"]["loss"], history["val_loss"][-1], np.float32)
+    assert_close(metrics["val"]["accuracy"], history["val_accuracy"][-1], np.float32)
     for ckpt in ("checkpoint.ckpt", "model.ckpt"):
         meta = read_checkpoint_metadata(out / ckpt)
         assert meta["layer_sizes"] == [2, 64, 32, 1] and meta["activation"] == "relu"
@@ -609,6 +612,6 @@ def test_early_stopping_keeps_the_best_epoch(capsys, tmp_path):
     assert metrics["stop_reason"] == "early_stopping" and "early stop" in stdout
     best = metrics["best_epoch"]
     assert best == int(np.argmin(history["val_loss"])) + 1 and len(history["val_loss"]) == best + 2
-    # one validation batch of 40 rows: the history's val_loss of the best epoch is the saved model's loss
+    # the saved model is the best epoch's: its validation loss is that epoch's history entry
     assert_close(metrics["val"]["loss"], history["val_loss"][best - 1], np.float32)
     assert (out / "best.ckpt").is_file()
