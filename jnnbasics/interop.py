@@ -119,7 +119,7 @@ def params_to_torch(params: Params, *, template: Any = None) -> dict[str, Any]:
         TypeError: malformed ``params`` or ``template``.
 
     Example:
-        >>> net.load_state_dict(params_to_torch(params, template=net))
+        >>> _ = net.load_state_dict(params_to_torch(params, template=net))
     """
     import torch
 

@@ -160,7 +160,7 @@ def init_mlp(
         np_dtype = np.dtype(dtype)
     except TypeError:
         fail("init_mlp", "dtype", "a floating dtype", repr(dtype), exc=TypeError)
-    if not np.issubdtype(np_dtype, np.floating):
+    if not jnp.issubdtype(np_dtype, jnp.floating):
         fail("init_mlp", "dtype", "a floating dtype", repr(dtype), exc=TypeError)
     if isinstance(key, jax.core.Tracer):  # inside someone's jit/vmap: just trace the body
         return _init_mlp_impl(key, sizes, init, np_dtype)
@@ -275,9 +275,8 @@ def mlp_apply(
             f"{func}: x must have {n_in} features in its last dimension (the first layer's input size, "
             f"layer_sizes[0]), got x of shape {tuple(np.shape(x))}; reshape x or rebuild the model."
         )
-    act = get_activation(activation) if activation in ACTIVATIONS else None
-    if act is None:
-        check_choice(func, "activation", activation, ACTIVATIONS)
+    check_choice(func, "activation", activation, ACTIVATIONS)
+    act = get_activation(activation)
     rate = check_rate(func, "dropout_rate", dropout_rate)
     traced = isinstance(rate, jax.core.Tracer)
     use_dropout = train and (traced or rate > 0.0)
