@@ -104,27 +104,29 @@ def test_regression(tmp_path):
     assert number(out, "val MSE") < 0.05
 
 
-def test_torch_side_by_side(tmp_path):
-    out = run_example("torch_side_by_side", tmp_path)
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+def test_torch_side_by_side(tmp_path, precision):
+    dtype = np.dtype(precision)
+    out = run_example("torch_side_by_side", tmp_path, *(["--float64"] if precision == "float64" else []))
     check_png(tmp_path / "torch_side_by_side.png", min_size=(1000, 400))
     record = json.loads((tmp_path / "torch_side_by_side.json").read_text())
-    assert record["dtype"] == "float32"
+    assert record["dtype"] == precision
     ours, theirs = record["jnnbasics"], record["pytorch"]
     assert len(ours["train_loss"]) == len(theirs["train_loss"]) == 20
-    # the PyTorch run is the oracle: same weights, same batches -> same losses up to float32 rounding
+    # the PyTorch run is the oracle: same weights, same batches -> same losses up to rounding
     for k in ("train_loss", "val_loss"):
-        assert_close(ours[k], theirs[k], np.float32, "trajectory", err_msg=k)
+        assert_close(ours[k], theirs[k], dtype, "trajectory", err_msg=k)
     # and the printed largest differences are the real ones, within the same bound
-    rtol, atol = tolerance(np.float32, "trajectory")
+    rtol, atol = tolerance(dtype, "trajectory")
     for k in ("train_loss", "val_loss"):
         printed = number(out, f"largest {k} difference:")
         actual = float(np.max(np.abs(np.subtract(ours[k], theirs[k]))))
-        assert printed == pytest.approx(actual, rel=1e-3, abs=1e-12)
+        assert printed == pytest.approx(actual, rel=1e-3, abs=1e-300)
         assert printed <= atol + rtol * max(map(abs, theirs[k]))
     params = record["final_params"]
     assert sorted(params["jnnbasics"]) == sorted(params["pytorch"])
     for k in params["pytorch"]:
-        assert_close(params["jnnbasics"][k], params["pytorch"][k], np.float32, "trajectory", err_msg=k)
+        assert_close(params["jnnbasics"][k], params["pytorch"][k], dtype, "trajectory", err_msg=k)
     largest = max(
         np.max(np.abs(np.subtract(params["jnnbasics"][k], params["pytorch"][k]))) for k in params["pytorch"]
     )
