@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import jax
@@ -331,13 +332,32 @@ def mlp(
     if loss_type is not None:
         check_choice("mlp", "loss_type", loss_type, LOSS_TYPES)
 
-    def init_fn(key: PRNGKey) -> Params:
-        return init_mlp(key, sizes, init=init)
+    return Model(MLPInit(sizes, init), MLPApply(activation, rate), sizes, activation, rate, loss_type)
 
-    def apply_fn(params: Params, x: Array, *, key: PRNGKey | None = None, train: bool = False) -> Array:
-        return mlp_apply(params, x, activation=activation, dropout_rate=rate, key=key, train=train)
 
-    return Model(init_fn, apply_fn, sizes, activation, rate, loss_type)
+@dataclass(frozen=True)
+class MLPInit:
+    """``init(key) -> params`` of an MLP, as a value: two equal MLPs have equal (hashable) inits,
+    so ``jax.jit`` caches keyed on them (``train_model``'s) compile once for both."""
+
+    layer_sizes: tuple[int, ...]
+    init: str = "xavier_uniform"
+
+    def __call__(self, key: PRNGKey) -> Params:
+        return init_mlp(key, self.layer_sizes, init=self.init)
+
+
+@dataclass(frozen=True)
+class MLPApply:
+    """``apply(params, x, *, key=None, train=False)`` of an MLP, as a hashable value (see MLPInit)."""
+
+    activation: str = "relu"
+    dropout_rate: float = 0.0
+
+    def __call__(self, params: Params, x: Array, *, key: PRNGKey | None = None, train: bool = False) -> Array:
+        return mlp_apply(
+            params, x, activation=self.activation, dropout_rate=self.dropout_rate, key=key, train=train
+        )
 
 
 def simple_nn(input_size: int, hidden_size: int, output_size: int, *, init: str = "xavier_uniform") -> Model:
