@@ -12,11 +12,13 @@ recompile either, and ``jax.vmap`` can train many models at once (see ``jnnbasic
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
@@ -584,6 +586,8 @@ def train_model(
     state: TrainState | None = None,
     start_epoch: int = 0,
     history: dict[str, list[float]] | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    checkpoint_every: int = 1,
     mesh: Any = None,
 ) -> TrainResult:
     """Train ``model`` with Adam, the tutorial's loop, one compiled call per epoch.
@@ -624,6 +628,12 @@ def train_model(
         state: a saved ``TrainState`` to resume from (with ``start_epoch`` and ``history``).
         start_epoch: number of epochs already run in ``state``.
         history: the history so far, extended in place of a copy.
+        checkpoint_dir: a folder for ``checkpoint.ckpt``: saved atomically every
+            ``checkpoint_every`` epochs and when training stops (on Ctrl-C the last saved one stays). If it already holds a checkpoint
+            of this run, training resumes from it (its state, epoch count, history and best
+            parameters), so a resumed run gives the same history as an uninterrupted one. A
+            checkpoint of another run (other shapes or settings) is an error, and is left intact.
+        checkpoint_every: save every this many epochs (the final epoch is always saved).
         mesh: a ``jax.sharding.Mesh`` with a ``"data"`` axis for data parallelism: each batch is
             sharded over it and parameters/optimizer state are replicated. ``batch_size`` must be
             divisible by the axis size (ValueError otherwise); the final partial batch is padded to
@@ -679,13 +689,21 @@ def train_model(
     else:
         # Each epoch donates its input state; copy so that the caller's state stays usable.
         state = jax.tree_util.tree_map(jnp.copy, state)
+    history = history if history is not None else {}
+    ckpt, saved_best = None, None
+    if checkpoint_dir is not None:
+        check_positive_int(func, "checkpoint_every", checkpoint_every)
+        ckpt = _RunCheckpoint(Path(checkpoint_dir), _run_fingerprint(cfg, model, hp, setup, shuffle))
+        resumed = ckpt.load(state)
+        if resumed is not None:
+            state, start_epoch, history, saved_best = resumed
     if mesh is not None:
         from jax.sharding import NamedSharding, PartitionSpec
 
         replicated = NamedSharding(mesh, PartitionSpec())
         state = jax.device_put(state, replicated)
         hp = jax.device_put(hp, replicated)
-    history = history if history is not None else {}
+        saved_best = jax.device_put(saved_best, replicated) if saved_best is not None else None
     history.setdefault("train_loss", [])
     bar = None
     if progress:
@@ -694,7 +712,7 @@ def train_model(
         bar = ProgressBar(epochs)
         callbacks = [*callbacks, bar]
 
-    best_loss, best_params, best_epoch, since_best = math.inf, None, None, 0
+    best_loss, best_params, best_epoch, since_best = math.inf, saved_best, None, 0
     if history.get("val_loss"):
         vl = history["val_loss"]
         best_epoch = int(np.argmin(vl)) + 1
@@ -738,6 +756,8 @@ def train_model(
                     best_params = jax.tree_util.tree_map(jnp.copy, state.params)
             else:
                 since_best += 1
+        if ckpt is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
+            ckpt.save(state, epoch + 1, history, best_params, best_epoch)
         stop = any(bool(cb(epoch + 1, logs, state)) for cb in callbacks)
         if stop:
             stop_reason = "callback"
@@ -747,10 +767,70 @@ def train_model(
             break
     if bar is not None and stop_reason != "completed":
         bar.close()
+    if ckpt is not None and stop_reason != "completed" and history["train_loss"]:
+        ckpt.save(state, len(history["train_loss"]), history, best_params, best_epoch)
     final_params = (
         best_params if (best_params is not None and stop_reason == "early_stopping") else state.params
     )
     return TrainResult(final_params, state, history, stop_reason, best_epoch, diverged_epoch)
+
+
+def _run_fingerprint(cfg: EpochConfig, model: Model, hp: dict, setup: RunSetup, shuffle: bool) -> dict:
+    """The settings a checkpoint must share with the run that resumes it."""
+    return {
+        "layer_sizes": list(model.layer_sizes),
+        "loss_type": cfg.loss_type,
+        "batch_size": cfg.batch_size,
+        "schedule": cfg.schedule if isinstance(cfg.schedule, str) else "custom",
+        "schedule_options": [list(kv) for kv in cfg.schedule_options],
+        "shuffle": shuffle,
+        "n_train": int(setup.x.shape[0]),
+        **{k: float(v) for k, v in hp.items()},
+    }
+
+
+class _RunCheckpoint:
+    """``train_model``'s checkpoint file: state, best parameters, epoch, history and settings."""
+
+    FILE = "checkpoint.ckpt"
+
+    def __init__(self, folder: Path, fingerprint: dict):
+        self.path = folder / self.FILE
+        self.fingerprint = fingerprint
+
+    def load(self, fresh: TrainState):
+        from .checkpoint import load_checkpoint
+
+        if not self.path.exists():
+            return None
+        tree, meta = load_checkpoint(self.path, {"state": fresh, "best": fresh.params})
+        saved = meta.get("run", {})
+        diff = sorted(
+            k for k in set(saved) | set(self.fingerprint) if saved.get(k) != self.fingerprint.get(k)
+        )
+        if diff:
+            fail(
+                "train_model",
+                "checkpoint_dir",
+                f"a folder whose checkpoint was made with this run's settings (differs in {', '.join(diff)})",
+                str(self.path),
+                hint="use another checkpoint_dir, or move the old checkpoint away",
+            )
+        best = tree["best"] if meta.get("has_best") else None
+        return tree["state"], int(meta["epoch"]), meta["history"], best
+
+    def save(self, state: TrainState, epoch: int, history: dict, best_params, best_epoch) -> None:
+        from .checkpoint import save_checkpoint
+
+        meta = {
+            "epoch": epoch,
+            "history": history,
+            "run": self.fingerprint,
+            "has_best": best_params is not None,
+        }
+        meta["best_epoch"] = best_epoch
+        tree = {"state": state, "best": best_params if best_params is not None else state.params}
+        save_checkpoint(self.path, tree, metadata=meta)
 
 
 class RunSetup(NamedTuple):

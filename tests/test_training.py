@@ -412,3 +412,42 @@ def test_equal_models_share_compiled_code():
         for _ in range(2):  # two separately built but equal models
             jnb.train_model(jnb.mlp([2, 5, 1]), (x, y), key=jax.random.key(0), epochs=1, batch_size=8)
     assert len(traces) == 1  # traced for the first model only (one training step; no validation)
+
+
+def test_checkpoint_dir_resumes_an_interrupted_run(tmp_path):
+    x, y = jnb.make_moons(jax.random.key(0), 100, noise=0.2)
+    model = jnb.dropout_mlp([2, 16, 1], dropout_rate=0.2)
+    kw = dict(key=jax.random.key(4), loss_type="bce_with_logits", batch_size=16, epochs=7)
+    full = jnb.train_model(model, (x, y), (x, y), **kw)
+
+    def interrupt(epoch, logs, state):
+        if epoch == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        jnb.train_model(model, (x, y), (x, y), checkpoint_dir=tmp_path, callbacks=[interrupt], **kw)
+    meta = jnb.checkpoint.read_checkpoint_metadata(tmp_path / "checkpoint.ckpt")
+    assert meta["epoch"] == 3
+    resumed = jnb.train_model(model, (x, y), (x, y), checkpoint_dir=tmp_path, **kw)
+    assert resumed.history["train_loss"] == full.history["train_loss"]
+    assert resumed.history["val_loss"] == full.history["val_loss"]
+    assert_trees_close(resumed.params, full.params)
+    assert jnb.checkpoint.read_checkpoint_metadata(tmp_path / "checkpoint.ckpt")["epoch"] == 7
+
+
+def test_checkpoint_dir_of_another_run_is_refused_and_kept(tmp_path):
+    x, y = jnb.make_moons(jax.random.key(0), 64)
+    jnb.train_model(jnb.mlp([2, 8, 1]), (x, y), key=jax.random.key(0), epochs=2, checkpoint_dir=tmp_path)
+    before = (tmp_path / "checkpoint.ckpt").read_bytes()
+    with pytest.raises(ValueError, match="differs in learning_rate"):
+        jnb.train_model(
+            jnb.mlp([2, 8, 1]),
+            (x, y),
+            key=jax.random.key(0),
+            epochs=3,
+            learning_rate=0.1,
+            checkpoint_dir=tmp_path,
+        )
+    with pytest.raises(jnb.checkpoint.CheckpointMismatchError):
+        jnb.train_model(jnb.mlp([2, 4, 1]), (x, y), key=jax.random.key(0), epochs=3, checkpoint_dir=tmp_path)
+    assert (tmp_path / "checkpoint.ckpt").read_bytes() == before
