@@ -348,7 +348,7 @@ def run_epoch(state: TrainState, x, y, xv, yv, perm, hp, *, cfg: EpochConfig):
     # shape and the epoch is one scan (compiled once); the mask keeps the padding out of the loss.
     order = perm if cfg.shuffle else jnp.arange(n, dtype=jnp.int32)
     if pad:
-        order = jnp.concatenate([order, order[:pad]])
+        order = jnp.concatenate([order, order[jnp.arange(pad) % n]])  # pad may exceed n
     xs, ys = (x[order], y[order]) if (cfg.shuffle or pad) else (x, y)
     mask = (jnp.arange(nb * bs) < n).reshape(nb, bs)
 

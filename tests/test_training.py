@@ -451,3 +451,17 @@ def test_checkpoint_dir_of_another_run_is_refused_and_kept(tmp_path):
     with pytest.raises(jnb.checkpoint.CheckpointMismatchError):
         jnb.train_model(jnb.mlp([2, 4, 1]), (x, y), key=jax.random.key(0), epochs=3, checkpoint_dir=tmp_path)
     assert (tmp_path / "checkpoint.ckpt").read_bytes() == before
+
+
+def test_fewer_rows_than_batch_size_is_one_masked_batch():
+    train, val, sizes, loss = _problem("regression", n=10, n_val=3)
+    model = jnb.mlp(sizes, loss_type=loss)
+    params = jnb.init_mlp(jax.random.key(0), sizes, init="torch_default")
+    res = jnb.train_model(
+        model, train, val, key=jax.random.key(0), epochs=3, batch_size=32, shuffle=False, params=params
+    )
+    hist, torch_params = _torch_history(
+        sizes, params, train, val, np.float32, loss, epochs=3, learning_rate=1e-3
+    )
+    assert_close(res.history["train_loss"], hist["train_loss"], np.float32, "trajectory")
+    assert_trees_close(res.params, torch_params, np.float32, "trajectory")
