@@ -167,6 +167,9 @@ class Runner:
     extra: dict = field(default_factory=dict)
 
 
+_COLD_CACHES: list = []
+
+
 def _torch_setup(workload: Workload, x: np.ndarray, y: np.ndarray, device: str, *, compiled: bool):
     import torch
 
@@ -183,6 +186,10 @@ def _torch_setup(workload: Workload, x: np.ndarray, y: np.ndarray, device: str, 
         if workload.loss_type == "bce_with_logits"
         else torch.nn.CrossEntropyLoss()
     )
+    if compiled:
+        # A fresh inductor cache, so that the compile time reported is a cold one (kept until exit).
+        _COLD_CACHES.append(tempfile.TemporaryDirectory(prefix="jnnbench-inductor-"))
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = _COLD_CACHES[-1].name
     forward = torch.compile(model) if compiled else model
     xt = torch.from_numpy(x)
     yt = torch.from_numpy(y if workload.loss_type == "bce_with_logits" else y.astype(np.int64))
@@ -573,10 +580,21 @@ def _package_root() -> str:
     return str(Path(__file__).resolve().parent.parent)
 
 
-def _run_script(source: str, *, device: str, timeout: float = 600.0) -> tuple[dict[str, Any], float]:
-    """Run ``source`` in a fresh interpreter; it prints one JSON line last. Returns (that, wall s)."""
+def _run_script(
+    source: str, *, device: str, cache_dir: str | None = None, timeout: float = 600.0
+) -> tuple[dict[str, Any], float]:
+    """Run ``source`` in a fresh interpreter; it prints one JSON line last. Returns (that, wall s).
+
+    ``cache_dir``: use JAX's persistent compilation cache there (every compilation stored); None
+    runs without one (cold), whatever the environment says.
+    """
     env = dict(os.environ)
     env["PYTHONPATH"] = _package_root() + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    if cache_dir is not None:
+        env["JAX_COMPILATION_CACHE_DIR"] = cache_dir
+        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+        env["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
     if device == "cpu":
         env["JAX_PLATFORMS"] = "cpu"
         env["CUDA_VISIBLE_DEVICES"] = ""
@@ -729,7 +747,11 @@ def compile_check(
     )
     res, _ = _run_script(src, device=device)
     marks = res["marks"]
+    cache = str(tmp / "jax_cache_compile")
+    _run_script(src, device=device, cache_dir=cache)  # fills the persistent cache
+    warm, _ = _run_script(src, device=device, cache_dir=cache)
     return {
+        "first_epoch_s_warm_cache": warm["marks"][0][0],
         "workload": workload.name,
         "n_samples": int(x.shape[0]),
         "first_epoch_s": marks[0][0],
@@ -750,6 +772,8 @@ def startup_check(
     * ``init_mlp`` + Adam state for the seed shape, after the backend is up (``backend_s``).
     * the whole process (interpreter start to exit) of a ``steps``-step tiny run: jnnbasics'
       ``train_model`` against the tutorial's PyTorch script, on the same data.
+    * ``*_warm_cache``: the jnnbasics figures again with JAX's persistent compilation cache
+      filled by an earlier process (not what the targets are judged on: a first run has none).
 
     Returns:
         Medians and the raw values.
@@ -771,8 +795,14 @@ def startup_check(
             "init_s",
             "jnn_process_s",
             "torch_process_s",
+            "init_s_warm_cache",
+            "jnn_process_s_warm_cache",
         )
     }
+    init_src = _INIT_SCRIPT.format(sizes=list(seed.layer_sizes))
+    cache = str(tmp / "jax_cache_startup")
+    _run_script(init_src, device=device, cache_dir=cache)  # fill the persistent cache once
+    _run_script(jnn_src, device=device, cache_dir=cache)
     for _ in range(repeats):
         rec["import_jnnbasics_s"].append(
             _run_script(_IMPORT_SCRIPT.format(module="jnnbasics"), device=device)[0]["import_s"]
@@ -780,11 +810,13 @@ def startup_check(
         rec["import_torch_s"].append(
             _run_script(_IMPORT_SCRIPT.format(module="torch"), device=device)[0]["import_s"]
         )
-        r, _ = _run_script(_INIT_SCRIPT.format(sizes=list(seed.layer_sizes)), device=device)
+        r, _ = _run_script(init_src, device=device)
         rec["backend_s"].append(r["backend_s"])
         rec["init_s"].append(r["init_s"])
         rec["jnn_process_s"].append(_run_script(jnn_src, device=device)[1])
         rec["torch_process_s"].append(_run_script(torch_src, device=device)[1])
+        rec["init_s_warm_cache"].append(_run_script(init_src, device=device, cache_dir=cache)[0]["init_s"])
+        rec["jnn_process_s_warm_cache"].append(_run_script(jnn_src, device=device, cache_dir=cache)[1])
     out: dict[str, Any] = {"steps": epochs * (n // bs), "raw": rec}
     out.update({k: float(np.median(v)) for k, v in rec.items()})
     out["process_ratio"] = paired_ratio(rec["jnn_process_s"], rec["torch_process_s"])["median"]
@@ -943,7 +975,7 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"what": what, "target": target, "value": value, "met": met, "detail": detail})
 
     def strict(wl: str, system: str) -> str:
-        return f"vs pre-sliced torch loop {_ratio(results, wl, system, 'vs_torch_presliced'):.2f}x"
+        return f"vs pre-sliced torch loop {_fmt(_ratio(results, wl, system, 'vs_torch_presliced'))}x"
 
     r = _ratio(results, "tiny", "jnn_epoch")
     add("train_model tiny, speed-up vs PyTorch eager", ">= 50x", r, r >= 50, strict("tiny", "jnn_epoch"))
@@ -1004,7 +1036,7 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "<= 1 s",
             v,
             v <= 1.0,
-            f"epoch_time[0] = {comp['first_epoch_time_s']:.3f} s",
+            f"epoch_time[0] = {comp['first_epoch_time_s']:.3f} s; with a warm persistent cache {comp['first_epoch_s_warm_cache']:.3f} s",
         )
         v = comp["recompiles_after_first_epoch"]
         add(
@@ -1037,14 +1069,14 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "<= 0.2 s",
             st["init_s"],
             st["init_s"] <= 0.2,
-            f"backend start {st['backend_s']:.2f} s not included",
+            f"backend start {st['backend_s']:.2f} s not included; warm persistent cache {st['init_s_warm_cache']:.3f} s",
         )
         add(
             f"start-up: whole process, {st['steps']}-step tiny run / PyTorch script",
             "<= 0.5x",
             st["process_ratio"],
             st["process_ratio"] <= 0.5,
-            f"{st['jnn_process_s']:.2f} s vs {st['torch_process_s']:.2f} s",
+            f"{st['jnn_process_s']:.2f} s vs {st['torch_process_s']:.2f} s; warm persistent cache {st['jnn_process_s_warm_cache']:.2f} s",
         )
     return out
 
