@@ -29,6 +29,7 @@ from .training import (
     _hyperparams,
     build_optimizer,
     lr_for_epoch,
+    needs_dropout_key,
     prepare_run,
     run_epoch,
     split_run_key,
@@ -75,7 +76,8 @@ def unstack(tree: Any, k: int) -> Any:
 def _many_epoch(states, active, x, y, xv, yv, perms, hps, *, cfg):
     def one(state, act, perm, hp):
         new, m = run_epoch(state, x, y, xv, yv, perm, hp, cfg=cfg)
-        new = jax.tree_util.tree_map(lambda a, b: jnp.where(act, a, b), new, state)
+        keep = act & m["finite"]  # a frozen or diverging model keeps its last finite state
+        new = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), new, state)
         return new, m
 
     return jax.vmap(one)(states, active, perms, hps)
@@ -203,8 +205,11 @@ def train_many(
     init_keys, dropout_keys, shuffle_keys = jax.vmap(split_run_key)(keys)
     shuffle_seeds = np.asarray(jax.random.key_data(shuffle_keys) if _is_typed(shuffle_keys) else shuffle_keys)
 
+    use_key = needs_dropout_key(model) or bool(np.any(hp_np["dropout_rate"] > 0))
+
     def init_one(init_key, dropout_key, hp):
-        return create_train_state(model.init(init_key), build_optimizer(cfg, hp), key=dropout_key)
+        key = dropout_key if use_key else None
+        return create_train_state(model.init(init_key), build_optimizer(cfg, hp), key=key)
 
     states = jax.jit(jax.vmap(init_one))(init_keys, dropout_keys, hps)
     active = jnp.ones((k,), bool)

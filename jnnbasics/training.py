@@ -334,10 +334,10 @@ def run_epoch(state: TrainState, x, y, xv, yv, perm, hp, *, cfg: EpochConfig):
         cfg: static configuration.
 
     Returns:
-        ``(state, metrics)``: the state after the epoch — or, if any loss of the epoch was NaN or
-        infinite, the state it started from (the last finite one) — and a dict of scalars:
-        ``train_loss`` (mean of batch losses), ``train_objective``, ``train_correct``,
-        ``val_loss``, ``val_correct``, ``finite``.
+        ``(state, metrics)``: the state after the epoch and a dict of scalars: ``train_loss``
+        (mean of batch losses), ``train_objective``, ``train_correct``, ``val_loss``,
+        ``val_correct``, and ``finite`` (False if any loss was NaN or infinite: then keep the input
+        state, the last finite one).
     """
     optimizer = build_optimizer(cfg, hp)
     n = x.shape[0]
@@ -346,10 +346,11 @@ def run_epoch(state: TrainState, x, y, xv, yv, perm, hp, *, cfg: EpochConfig):
     pad = nb * bs - n
     # The final partial batch is padded to a full batch with masked rows, so every step has one
     # shape and the epoch is one scan (compiled once); the mask keeps the padding out of the loss.
+    # The scan runs over index batches: each step gathers its own rows (no copy of the data set).
     order = perm if cfg.shuffle else jnp.arange(n, dtype=jnp.int32)
     if pad:
         order = jnp.concatenate([order, order[jnp.arange(pad) % n]])  # pad may exceed n
-    xs, ys = (x[order], y[order]) if (cfg.shuffle or pad) else (x, y)
+    idx = order.reshape(nb, bs)
     mask = (jnp.arange(nb * bs) < n).reshape(nb, bs)
 
     def forward(params, xb, key):
@@ -366,16 +367,12 @@ def run_epoch(state: TrainState, x, y, xv, yv, perm, hp, *, cfg: EpochConfig):
     )
 
     def body(st, batch):
-        xb, yb, mb = batch
+        ib, mb = batch
+        xb, yb = x[ib], y[ib]
         st, (loss, obj, pred) = step(st, _constrain_batch(cfg, xb), yb, mb if pad else None)
         return st, (loss, obj, _n_correct(pred, yb, cfg.task, mb))
 
-    batched = (
-        xs.reshape((nb, bs) + xs.shape[1:]),
-        ys.reshape((nb, bs) + ys.shape[1:]),
-        mask,
-    )
-    new_state, (losses, objs, correct) = jax.lax.scan(body, state, batched)
+    new_state, (losses, objs, correct) = jax.lax.scan(body, state, (idx, mask))
     metrics = {
         "train_loss": losses.mean(),
         "train_objective": objs.mean(),
@@ -388,11 +385,11 @@ def run_epoch(state: TrainState, x, y, xv, yv, perm, hp, *, cfg: EpochConfig):
         metrics["val_correct"] = _n_correct(pred_v, yv, cfg.task)
         finite = finite & jnp.isfinite(metrics["val_loss"])
     metrics["finite"] = finite
-    kept = jax.tree_util.tree_map(lambda new, old: jnp.where(finite, new, old), new_state, state)
-    return kept, metrics
+    return new_state, metrics
 
 
-_run_epoch_jit = jax.jit(run_epoch, static_argnames=("cfg",), donate_argnums=(0,))
+# Not donated: the caller keeps the epoch's input state, the last finite one if this epoch diverges.
+_run_epoch_jit = jax.jit(run_epoch, static_argnames=("cfg",))
 
 
 # --------------------------------------------------------------------------------------------
@@ -509,11 +506,18 @@ class TrainResult(NamedTuple):
     diverged_epoch: int | None = None
 
 
-@partial(jax.jit, static_argnames=("cfg", "init_fn"))
-def _fresh_state(params, init_key, dropout_key, hp, *, cfg, init_fn):
-    """Initial TrainState in one compiled call (new buffers: the caller's ``params`` are not donated)."""
-    p = init_fn(init_key) if params is None else params
-    return create_train_state(p, build_optimizer(cfg, hp), key=dropout_key)
+@partial(jax.jit, static_argnames=("cfg",))
+def _fresh_state(params, dropout_key, hp, *, cfg):
+    """Initial TrainState in one compiled call (eager optax init compiles one op per leaf shape)."""
+    return create_train_state(params, build_optimizer(cfg, hp), key=dropout_key)
+
+
+def needs_dropout_key(model: Model) -> bool:
+    """Whether training ``model`` needs a dropout key: False only for an MLP known to have no
+    dropout (splitting a key every step costs ~10% of a tiny model's step on a CPU)."""
+    from .models import MLPApply
+
+    return not (isinstance(model.apply, MLPApply) and model.apply.dropout_rate == 0)
 
 
 def split_run_key(key: PRNGKey) -> tuple[PRNGKey, PRNGKey, PRNGKey]:
@@ -685,10 +689,8 @@ def train_model(
     hp = _hyperparams(learning_rate, weight_decay, lambda_l1, lambda_l2, model.dropout_rate, setup.dtype)
 
     if state is None:
-        state = _fresh_state(params, setup.init_key, setup.dropout_key, hp, cfg=cfg, init_fn=model.init)
-    else:
-        # Each epoch donates its input state; copy so that the caller's state stays usable.
-        state = jax.tree_util.tree_map(jnp.copy, state)
+        p = params if params is not None else model.init(setup.init_key)
+        state = _fresh_state(p, setup.dropout_key if needs_dropout_key(model) else None, hp, cfg=cfg)
     history = history if history is not None else {}
     ckpt, saved_best = None, None
     if checkpoint_dir is not None:
@@ -723,9 +725,9 @@ def train_model(
     for epoch in range(start_epoch, epochs):
         t0 = time.perf_counter()
         perm = epoch_permutation(setup.shuffle_key, n_train, shuffle=shuffle, epoch=epoch)
-        state, m = _run_epoch_jit(state, setup.x, setup.y, setup.xv, setup.yv, perm, hp, cfg=cfg)
+        new_state, m = _run_epoch_jit(state, setup.x, setup.y, setup.xv, setup.yv, perm, hp, cfg=cfg)
         m = jax.device_get(m)
-        if not bool(m["finite"]):
+        if not bool(m["finite"]):  # keep `state`: the end of the last finite epoch
             diverged_epoch = epoch + 1
             stop_reason = "diverged"
             warnings.warn(
@@ -736,6 +738,7 @@ def train_model(
                 stacklevel=2,
             )
             break
+        state = new_state
         logs = {"train_loss": float(m["train_loss"]), "lr": lr_for_epoch(cfg, learning_rate, epoch)}
         if cfg.penalize:
             logs["train_objective"] = float(m["train_objective"])
@@ -753,7 +756,7 @@ def train_model(
             if logs["val_loss"] < best_loss:
                 best_loss, best_epoch, since_best = logs["val_loss"], epoch + 1, 0
                 if patience is not None and restore_best:
-                    best_params = jax.tree_util.tree_map(jnp.copy, state.params)
+                    best_params = state.params  # epochs return new buffers: no copy needed
             else:
                 since_best += 1
         if ckpt is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
