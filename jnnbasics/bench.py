@@ -306,8 +306,9 @@ def jnn_step_runner(workload: Workload, x: np.ndarray, y: np.ndarray) -> Runner:
 def jnn_epoch_runner(workload: Workload, x: np.ndarray, y: np.ndarray) -> Runner:
     """jnnbasics' ``train_model``: one call trains ``units`` epochs (shuffled, as the tutorial).
 
-    The time is the whole call's wall time — argument checks, parameter initialisation and the
-    per-epoch history included — divided by the steps; ``extra["epoch_time_us_per_step"]`` keeps
+    The time is the whole call's wall time — argument checks, the initial state (from parameters
+    drawn once beforehand, as the other systems build their model once) and the per-epoch history
+    included — divided by the steps; ``extra["epoch_time_us_per_step"]`` keeps
     the median of the per-epoch times ``train_model`` itself records.
 
     Returns:
@@ -320,6 +321,9 @@ def jnn_epoch_runner(workload: Workload, x: np.ndarray, y: np.ndarray) -> Runner
     from .training import train_model
 
     model = mlp(workload.layer_sizes, loss_type=workload.loss_type)
+    # Initial parameters drawn once, as the other systems build their model once outside the timed
+    # runs (drawing wide's 6.3M numbers takes ~70 ms: 9 ms per step of a one-epoch run).
+    params0 = jax.block_until_ready(model.init(jax.random.key(0)))
     xj, yj = jnp.asarray(x), jnp.asarray(y)
     counter = [0]
     extra: dict = {"epoch_time_us_per_step": [], "call_overhead_ms": []}
@@ -331,6 +335,7 @@ def jnn_epoch_runner(workload: Workload, x: np.ndarray, y: np.ndarray) -> Runner
             model,
             (xj, yj),
             key=jax.random.key(counter[0]),
+            params=params0,
             epochs=epochs,
             learning_rate=LEARNING_RATE,
             batch_size=workload.batch_size,
@@ -551,7 +556,7 @@ def matmul_peak(*, n: int = 2048, tries: int = 7, device: str = "cpu") -> dict[s
         t0 = time.perf_counter()
         dot(a, b).block_until_ready()
         best = min(best, time.perf_counter() - t0)
-    out: dict[str, Any] = {"n": n, "jax_gflops": flops / best / 1e9}
+    out: dict[str, Any] = {"n": n, "tries": tries, "jax_gflops": flops / best / 1e9}
     try:
         import torch
 
@@ -570,6 +575,38 @@ def matmul_peak(*, n: int = 2048, tries: int = 7, device: str = "cpu") -> dict[s
     except Exception as exc:  # torch missing or without this device
         out["torch_error"] = f"{type(exc).__name__}: {exc}"
     out["peak_gflops"] = max(v for k, v in out.items() if k.endswith("_gflops"))
+    return out
+
+
+def combine_peaks(start: dict[str, Any], end: dict[str, Any], workloads: dict[str, Any]) -> dict[str, Any]:
+    """The machine's matmul peak for this run: the best of the microbenchmarks before and after.
+
+    On a shared machine a microbenchmark can land in a busy moment; if a training step of any
+    system ran at a higher rate than both, that rate is the peak (it is a float32 matmul rate this
+    machine reached in this run) and ``peak_source`` says so.
+
+    Returns:
+        ``{"n", "start", "end", "microbench_gflops", "best_step_gflops", "best_step",
+        "peak_gflops", "peak_source"}``.
+    """
+    micro = max(start["peak_gflops"], end["peak_gflops"])
+    best, where = 0.0, None
+    for wl, w in workloads.items():
+        for name, res in w["systems"].items():
+            if res.get("gflops", 0) > best:
+                best, where = res["gflops"], f"{wl}/{name}"
+    out = {"n": start["n"], "start": start, "end": end, "microbench_gflops": micro}
+    out.update({"best_step_gflops": best, "best_step": where})
+    if best > micro:
+        out["peak_gflops"] = best
+        out["peak_source"] = (
+            f"training step {where} (faster than the matmul microbenchmark, which was disturbed)"
+        )
+    else:
+        out["peak_gflops"] = micro
+        out["peak_source"] = (
+            "matmul microbenchmark (best of jnp.dot and torch.mm, before and after the workloads)"
+        )
     return out
 
 
@@ -1167,7 +1204,11 @@ def markdown_report(results: dict[str, Any]) -> str:
     if results.get("matmul"):
         m = results["matmul"]
         parts.append(
-            f"Matmul peak (float32, {m['n']}x{m['n']}, best of several): jax {_fmt(m.get('jax_gflops'), '.1f')} GFLOP/s, torch {_fmt(m.get('torch_gflops'), '.1f')} GFLOP/s; peak used: {_fmt(m['peak_gflops'], '.1f')} GFLOP/s."
+            f"Matmul peak (float32, {m['n']}x{m['n']}, best of {m['start'].get('tries')}, before / after the workloads): "
+            f"jnp.dot {_fmt(m['start'].get('jax_gflops'), '.1f')} / {_fmt(m['end'].get('jax_gflops'), '.1f')}, "
+            f"torch.mm {_fmt(m['start'].get('torch_gflops'), '.1f')} / {_fmt(m['end'].get('torch_gflops'), '.1f')} GFLOP/s; "
+            f"best training step {_fmt(m['best_step_gflops'], '.1f')} GFLOP/s ({m['best_step']}); "
+            f"peak used: {_fmt(m['peak_gflops'], '.1f')} GFLOP/s, from the {m['peak_source']}."
         )
         parts.append("")
     parts += ["### Targets (issue 5)", "", _md_table(target_rows(results)), ""]
@@ -1357,12 +1398,11 @@ def run_benchmark(args: argparse.Namespace, *, log: Callable[[str], None] = prin
         "workloads": {},
     }
     t_start = time.perf_counter()
+    mm_kw = {"n": 512 if args.quick else 2048, "tries": 3 if args.quick else 7, "device": args.device}
     if "matmul" in extras:
         log("matmul peak ...")
-        results["matmul"] = matmul_peak(
-            n=512 if args.quick else 2048, tries=3 if args.quick else 7, device=args.device
-        )
-        log(f"  peak {results['matmul']['peak_gflops']:.1f} GFLOP/s")
+        mm_start = matmul_peak(**mm_kw)
+        log(f"  {mm_start['peak_gflops']:.1f} GFLOP/s")
     for name in wl_names:
         log(f"workload {name} ...")
         results["workloads"][name] = bench_workload(
@@ -1398,6 +1438,9 @@ def run_benchmark(args: argparse.Namespace, *, log: Callable[[str], None] = prin
             results["memory"] = memory_check(
                 table["seed"], tmp, device=args.device, epochs=1 if args.quick else 3
             )
+    if "matmul" in extras:
+        log("matmul peak again ...")
+        results["matmul"] = combine_peaks(mm_start, matmul_peak(**mm_kw), results["workloads"])
     results["meta"]["load_after"] = _load()
     results["meta"]["wall_s"] = time.perf_counter() - t_start
     results["targets"] = evaluate_targets(results)
