@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -71,6 +72,16 @@ class ManyResult(NamedTuple):
 def unstack(tree: Any, k: int) -> Any:
     """Model ``k``'s slice of a pytree stacked over a leading model axis."""
     return jax.tree_util.tree_map(lambda a: a[k], tree)
+
+
+@partial(jax.jit, static_argnames=("cfg", "init_fn"))
+def _init_states(init_keys, dropout_keys, hps, *, cfg, init_fn):
+    """K initial TrainStates in one compiled call (cached across calls: cfg and init_fn are values)."""
+
+    def init_one(init_key, dropout_key, hp):
+        return create_train_state(init_fn(init_key), build_optimizer(cfg, hp), key=dropout_key)
+
+    return jax.vmap(init_one)(init_keys, dropout_keys, hps)
 
 
 def _many_epoch(states, active, x, y, xv, yv, perms, hps, *, cfg):
@@ -207,11 +218,7 @@ def train_many(
 
     use_key = needs_dropout_key(model) or bool(np.any(hp_np["dropout_rate"] > 0))
 
-    def init_one(init_key, dropout_key, hp):
-        key = dropout_key if use_key else None
-        return create_train_state(model.init(init_key), build_optimizer(cfg, hp), key=key)
-
-    states = jax.jit(jax.vmap(init_one))(init_keys, dropout_keys, hps)
+    states = _init_states(init_keys, dropout_keys if use_key else None, hps, cfg=cfg, init_fn=model.init)
     active = jnp.ones((k,), bool)
     if mesh is not None:
         states, hps, active = _shard_models(func, mesh, k, (states, hps, active))
