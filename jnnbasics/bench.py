@@ -667,7 +667,8 @@ jax.block_until_ready(state)
 print(json.dumps({{"backend_s": backend_s, "init_s": time.perf_counter() - t0}}))
 """
 
-_JNN_TRAIN_SCRIPT = """
+# Shared start of the two training scripts run as subprocesses (no braces: they are .format()-ed).
+_PEAK_MEMORY_PRELUDE = """
 import json, resource, time
 t0 = time.perf_counter()
 
@@ -680,7 +681,11 @@ def hwm():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-import numpy as np
+"""
+
+_JNN_TRAIN_SCRIPT = (
+    _PEAK_MEMORY_PRELUDE
+    + """import numpy as np
 import jax
 from jnnbasics import mlp
 from jnnbasics.training import train_model
@@ -692,21 +697,11 @@ jax.block_until_ready(result.params)
 print(json.dumps({{"inside_s": time.perf_counter() - t0, "final_loss": result.history["train_loss"][-1],
                   "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "hwm_kb": hwm()}}))
 """
+)
 
-_TORCH_TRAIN_SCRIPT = """
-import json, resource, time
-t0 = time.perf_counter()
-
-def hwm():
-    # peak RSS of this process image: ru_maxrss would include the parent's at fork/exec on Linux
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-import numpy as np
+_TORCH_TRAIN_SCRIPT = (
+    _PEAK_MEMORY_PRELUDE
+    + """import numpy as np
 import torch
 torch.set_num_threads({threads})
 d = np.load({path!r})
@@ -734,6 +729,7 @@ for epoch in range({epochs}):
 print(json.dumps({{"inside_s": time.perf_counter() - t0, "final_loss": history[-1],
                   "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "hwm_kb": hwm()}}))
 """
+)
 
 _COMPILE_SCRIPT = """
 import json, time
