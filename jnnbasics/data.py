@@ -213,6 +213,20 @@ def _check_key(func: str, key: Any) -> None:
         )
 
 
+def key_bits(key: PRNGKey) -> np.ndarray:
+    """The uint32 words of a PRNG key (or of a batch of keys) as a host NumPy array.
+
+    Args:
+        key: typed (``jax.random.key``) or raw (``jax.random.PRNGKey``) key, or a batch of either.
+
+    Returns:
+        A uint32 array: shape ``key.shape + (2,)`` for typed threefry keys, the raw array itself
+        for raw keys.
+    """
+    typed = isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    return np.asarray(jax.random.key_data(key) if typed else key, dtype=np.uint32)
+
+
 def key_seed(key: PRNGKey) -> tuple[int, ...]:
     """The bits of a PRNG key as Python ints, to seed a host-side NumPy generator.
 
@@ -222,9 +236,7 @@ def key_seed(key: PRNGKey) -> tuple[int, ...]:
     Returns:
         A tuple of non-negative ints (the key's uint32 words).
     """
-    typed = isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
-    data = jax.random.key_data(key) if typed else key
-    return tuple(int(v) for v in np.asarray(data, dtype=np.uint32).ravel())
+    return tuple(int(v) for v in key_bits(key).ravel())
 
 
 def epoch_permutation(key: PRNGKey | None, n: int, *, shuffle: bool = True, epoch: int = 0) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ._checks import fail
 from ._types import Params, PRNGKey
-from .data import epoch_permutation
+from .data import epoch_permutation, key_bits
 from .models import Model, mlp_apply
 from .state import TrainState, create_train_state
 from .training import (
@@ -214,7 +214,7 @@ def train_many(
     cfg = setup.cfg
     hps = _hyperparams(*(hp_np[n] for n in NUMERIC_HYPERPARAMS), setup.dtype)
     init_keys, dropout_keys, shuffle_keys = jax.vmap(split_run_key)(keys)
-    shuffle_seeds = np.asarray(jax.random.key_data(shuffle_keys) if _is_typed(shuffle_keys) else shuffle_keys)
+    shuffle_seeds = key_bits(shuffle_keys)  # (K, 2) host words: one NumPy shuffle per model
 
     use_key = needs_dropout_key(model) or bool(np.any(hp_np["dropout_rate"] > 0))
 
@@ -257,10 +257,6 @@ def train_many(
         if not bool(np.any(np.asarray(active))):
             break
     return ManyResult(states.params, states, histories, diverged)
-
-
-def _is_typed(keys: jax.Array) -> bool:
-    return jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key)
 
 
 def _shard_models(func: str, mesh: Any, k: int, trees: tuple) -> tuple:
