@@ -82,6 +82,42 @@ def check_ndim(func: str, arg: str, x: Any, ndims: Sequence[int]) -> None:
         fail(func, arg, f"an array with {want} dimensions", f"shape {tuple(np.shape(x))}")
 
 
+def check_class_indices(func: str, arg: str, y: Any) -> np.ndarray:
+    """Return class indices as a 1-D int64 array; accepts ``(n,)`` or ``(n, 1)`` integer-valued input.
+
+    Floats are accepted when every value is a whole number; negative indices are refused.
+    """
+    a = np.asarray(y)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 1:
+        fail(func, arg, "class indices of shape (n,) or (n, 1)", f"shape {a.shape}")
+    if a.size and not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.bool_)):
+        if not np.issubdtype(a.dtype, np.floating) or not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+            fail(func, arg, "integer class indices", f"dtype {a.dtype} with non-integer values")
+    a = a.astype(np.int64)
+    if a.size and a.min() < 0:
+        fail(func, arg, "non-negative class indices", f"minimum {a.min()}")
+    return a
+
+
+def check_regression_pair(func: str, y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Return single-target regression arrays flat, in float64, after checking that they match.
+
+    Each must hold one target per sample (shape ``(n,)`` or ``(n, 1)``); both the same non-zero ``n``.
+    """
+    t, p = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
+    for name, a in (("y_true", t), ("y_pred", p)):
+        if not (a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1)):
+            fail(func, name, "one target per sample, shape (n,) or (n, 1)", f"shape {a.shape}")
+    t, p = t.reshape(-1), p.reshape(-1)
+    if t.shape != p.shape:
+        fail(func, "y_true and y_pred", "of the same length", f"{t.shape[0]} and {p.shape[0]}")
+    if t.size == 0:
+        fail(func, "y_true", "non-empty", "0 samples")
+    return t, p
+
+
 def _is_traced(value: Any) -> bool:
     import jax
 

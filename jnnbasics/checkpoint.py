@@ -14,12 +14,10 @@ or dtypes (naming the first differing path) — never a silent partial load.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import serialization
 
+from ._atomic import write_bytes_atomic
 from ._checks import fail
 
 _MAGIC = b"JNNBCKPT"
@@ -71,18 +70,13 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
 
 
-def _write_bytes(f: Any, data: bytes) -> None:
-    """Write all of ``data`` to the open file ``f`` (a seam for tests that simulate a crash)."""
-    f.write(data)
-
-
 def save_checkpoint(path: str | os.PathLike, state: Any, *, metadata: dict | None = None) -> Path:
     """Save ``state`` and ``metadata`` to ``path`` atomically.
 
     The bytes go to a temporary file in the same directory, which is flushed, ``fsync``-ed and then
-    renamed over ``path`` with ``os.replace``: a crash or an exception mid-save leaves the previous
-    checkpoint at ``path`` intact, and the temporary file is removed. Missing parent directories are
-    created.
+    renamed over ``path`` with ``os.replace`` (``jnnbasics._atomic.write_bytes_atomic``): a crash or
+    an exception mid-save leaves the previous checkpoint at ``path`` intact, and the temporary file is
+    removed. Missing parent directories are created; the file gets mode ``0o644`` under the umask.
 
     Args:
         path: file to write (conventionally ``*.ckpt``).
@@ -119,35 +113,7 @@ def save_checkpoint(path: str | os.PathLike, state: Any, *, metadata: dict | Non
         raise TypeError(f"save_checkpoint: state has a leaf that cannot be stored: {err}") from err
     header = _HEADER.pack(_MAGIC, _VERSION, len(body), hashlib.sha256(body).digest())
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_bytes(f, header + body)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Persist the rename (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    return write_bytes_atomic(path, header + body)
 
 
 def _read_payload(func: str, path: str | os.PathLike) -> dict:

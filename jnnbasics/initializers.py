@@ -57,7 +57,7 @@ def _kaiming_fan(func: str, shape: Sequence[int], mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _unit_and_scale(name: str, shape: Sequence[int], **options) -> tuple[str, float]:
+def unit_and_scale(name: str, shape: Sequence[int], **options) -> tuple[str, float]:
     """Describe initialiser ``name`` for a weight of ``shape`` as a unit draw times a scale.
 
     Returns ``("uniform", bound)`` for ``U(-bound, bound)`` = ``bound * U(-1, 1)``, or
@@ -72,7 +72,14 @@ def _unit_and_scale(name: str, shape: Sequence[int], **options) -> tuple[str, fl
             ``nonlinearity``; ``fan_in``).
 
     Returns:
-        ``(distribution, scale)``.
+        ``(distribution, scale)``: ``"uniform"`` or ``"normal"``, and a float.
+
+    Raises:
+        ValueError: unknown ``name``, a shape with too few dimensions, or a bad option.
+
+    Example:
+        >>> unit_and_scale("xavier_uniform", (3, 5))  # U(-sqrt(6 / 8), sqrt(6 / 8))
+        ('uniform', 0.8660254037844386)
     """
     if name in ("xavier_uniform", "xavier_normal"):
         gain = options.get("gain", 1.0)
@@ -95,11 +102,11 @@ def _unit_and_scale(name: str, shape: Sequence[int], **options) -> tuple[str, fl
         if isinstance(fan_in, bool) or not isinstance(fan_in, int) or fan_in <= 0:
             fail(name, "fan_in", "a positive integer", repr(fan_in))
         return "uniform", 1.0 / math.sqrt(fan_in)
-    fail("_unit_and_scale", "name", "the name of a fan-based initialiser", repr(name))
+    fail("unit_and_scale", "name", "the name of a fan-based initialiser", repr(name))
 
 
 def _draw(key: PRNGKey, shape: Sequence[int], dtype, name: str, **options) -> Array:
-    dist, scale = _unit_and_scale(name, shape, **options)
+    dist, scale = unit_and_scale(name, shape, **options)
     if dist == "uniform":
         return scale * jax.random.uniform(key, tuple(shape), dtype, minval=-1.0, maxval=1.0)
     return scale * jax.random.normal(key, tuple(shape), dtype)

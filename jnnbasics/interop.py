@@ -15,7 +15,7 @@ import numpy as np
 
 from ._checks import fail
 from ._types import Params
-from .models import _check_params
+from .models import check_params
 
 
 def _state_dict(func: str, arg: str, obj: Any) -> Mapping[str, Any]:
@@ -124,7 +124,7 @@ def params_to_torch(params: Params, *, template: Any = None) -> dict[str, Any]:
     import torch
 
     func = "params_to_torch"
-    _check_params(func, params)
+    check_params(func, params)
     tensors = []
     for layer in params:
         tensors.append(torch.from_numpy(np.array(layer["w"]).T.copy()))

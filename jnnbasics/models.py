@@ -22,6 +22,7 @@ from ._checks import check_choice, check_ndim, check_positive_int, check_rate, f
 from ._types import Params, PRNGKey
 from .activations import ACTIVATIONS, get_activation
 from .losses import LOSS_TYPES
+from .tasks import LOSS_OF_TASK, TASKS
 
 Array = jax.Array
 
@@ -34,8 +35,8 @@ INITS: tuple[str, ...] = (
 )
 """Names accepted by ``init_mlp(..., init=...)``."""
 
-PROBLEM_TYPES: tuple[str, ...] = ("binary", "multiclass", "regression")
-"""Names accepted by :func:`select_architecture`."""
+PROBLEM_TYPES: tuple[str, ...] = TASKS
+"""Names accepted by :func:`select_architecture`: the tasks of :mod:`jnnbasics.tasks`."""
 
 
 class Model(NamedTuple):
@@ -49,6 +50,12 @@ class Model(NamedTuple):
         activation: hidden activation name (see ``ACTIVATIONS``).
         dropout_rate: drop probability after each hidden activation in training.
         loss_type: default loss name for training (``None``: the caller must choose).
+
+    Asking the model what it needs: code that runs a model (the training loop) calls
+    :meth:`needs_key` instead of checking the apply function's type. An apply function declares
+    that it never uses a PRNG key by having an attribute ``needs_key`` that is false (e.g. a
+    property, as :class:`MLPApply` has: true only with dropout); a plain function has no such
+    attribute and is assumed to need one, so it is always given a key in training.
     """
 
     init: Callable[[PRNGKey], Params]
@@ -57,6 +64,18 @@ class Model(NamedTuple):
     activation: str = "relu"
     dropout_rate: float = 0.0
     loss_type: str | None = None
+
+    def needs_key(self) -> bool:
+        """Whether ``apply(..., train=True)`` needs a PRNG ``key`` (e.g. for dropout).
+
+        Returns:
+            ``self.apply.needs_key`` when the apply function declares it, otherwise ``True``.
+
+        Example:
+            >>> mlp([2, 8, 1]).needs_key(), mlp([2, 8, 1], dropout_rate=0.5).needs_key()
+            (False, True)
+        """
+        return bool(getattr(self.apply, "needs_key", True))
 
 
 def _check_layer_sizes(func: str, layer_sizes: Any) -> tuple[int, ...]:
@@ -87,10 +106,10 @@ def _layer_segments(layer_sizes: tuple[int, ...], init: str) -> list[tuple[tuple
     segments = []
     for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:], strict=True):
         if init == "torch_default":
-            _, bound = initializers._unit_and_scale("torch_linear_default", (n_in, n_out))
+            _, bound = initializers.unit_and_scale("torch_linear_default", (n_in, n_out))
             segments += [((n_in, n_out), bound), ((n_out,), bound)]
         else:
-            segments.append(((n_in, n_out), initializers._unit_and_scale(init, (n_in, n_out))[1]))
+            segments.append(((n_in, n_out), initializers.unit_and_scale(init, (n_in, n_out))[1]))
     return segments
 
 
@@ -211,7 +230,20 @@ def dropout(key: PRNGKey | None, x: Array, rate: float | Array, *, train: bool =
     return jnp.where(keep, x / (1.0 - rate), jnp.zeros((), jnp.result_type(x)))
 
 
-def _check_params(func: str, params: Any) -> None:
+def check_params(func: str, params: Any) -> None:
+    """Raise, naming ``func``, unless ``params`` is a well-formed MLP parameter list.
+
+    Well-formed: a non-empty list (or tuple) of ``{"w": (in, out), "b": (out,)}`` dicts in which each
+    layer's ``in`` is the previous layer's ``out``. Only shapes are looked at (no tracing).
+
+    Args:
+        func: the calling function's name, for the message.
+        params: the parameters to check.
+
+    Raises:
+        TypeError: ``params`` is not a non-empty list of dicts with keys ``"w"`` and ``"b"``.
+        ValueError: a layer has badly shaped arrays or does not follow the previous one.
+    """
     if not isinstance(params, (list, tuple)) or not params:
         fail(func, "params", 'a non-empty list of {"w", "b"} layers', type(params).__name__, exc=TypeError)
     for i, layer in enumerate(params):
@@ -272,7 +304,7 @@ def mlp_apply(
         (5, 2)
     """
     func = "mlp_apply"
-    _check_params(func, params)
+    check_params(func, params)
     check_ndim(func, "x", x, (1, 2))
     n_in = np.shape(params[0]["w"])[0]
     if np.shape(x)[-1] != n_in:
@@ -357,6 +389,11 @@ class MLPApply:
 
     activation: str = "relu"
     dropout_rate: float = 0.0
+
+    @property
+    def needs_key(self) -> bool:
+        """Only dropout uses a key: true when ``dropout_rate > 0`` (see :meth:`Model.needs_key`)."""
+        return self.dropout_rate > 0
 
     def __call__(self, params: Params, x: Array, *, key: PRNGKey | None = None, train: bool = False) -> Array:
         return mlp_apply(
@@ -447,9 +484,10 @@ def select_architecture(input_size: int, output_size: int, problem_type: str) ->
     check_positive_int(func, "output_size", output_size)
     check_choice(func, "problem_type", problem_type, PROBLEM_TYPES)
     if problem_type == "binary":
-        model, loss = simple_nn(input_size, 64, 1), "bce_with_logits"
+        model = simple_nn(input_size, 64, 1)
     elif problem_type == "multiclass":
-        model, loss = mlp([input_size, 128, 64, output_size]), "cross_entropy"
+        model = mlp([input_size, 128, 64, output_size])
     else:
-        model, loss = mlp([input_size, 64, 32, 1]), "mse"
+        model = mlp([input_size, 64, 32, 1])
+    loss = LOSS_OF_TASK[problem_type]
     return model._replace(loss_type=loss), loss

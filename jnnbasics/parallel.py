@@ -21,22 +21,24 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._checks import fail
+from ._keys import split_run_key
 from ._types import Params, PRNGKey
 from .data import epoch_permutation, key_bits
 from .models import Model, mlp_apply
 from .state import TrainState, create_train_state
 from .training import (
+    HYPERPARAMS,
     ModelForward,
-    _hyperparams,
+    append_logs,
     build_optimizer,
+    epoch_logs,
     lr_for_epoch,
-    needs_dropout_key,
     prepare_run,
     run_epoch,
-    split_run_key,
+    traced_hyperparams,
 )
 
-NUMERIC_HYPERPARAMS = ("learning_rate", "weight_decay", "lambda_l1", "lambda_l2", "dropout_rate")
+NUMERIC_HYPERPARAMS = HYPERPARAMS
 
 
 @dataclass(frozen=True)
@@ -212,11 +214,11 @@ def train_many(
         penalize=penalize,
     )
     cfg = setup.cfg
-    hps = _hyperparams(*(hp_np[n] for n in NUMERIC_HYPERPARAMS), setup.dtype)
+    hps = traced_hyperparams(hp_np, setup.dtype)
     init_keys, dropout_keys, shuffle_keys = jax.vmap(split_run_key)(keys)
     shuffle_seeds = key_bits(shuffle_keys)  # (K, 2) host words: one NumPy shuffle per model
 
-    use_key = needs_dropout_key(model) or bool(np.any(hp_np["dropout_rate"] > 0))
+    use_key = model.needs_key() or bool(np.any(hp_np["dropout_rate"] > 0))
 
     states = _init_states(init_keys, dropout_keys if use_key else None, hps, cfg=cfg, init_fn=model.init)
     active = jnp.ones((k,), bool)
@@ -239,17 +241,12 @@ def train_many(
             if not m["finite"][i]:
                 diverged[i] = epoch + 1
                 continue
-            h = histories[i]
-            h.setdefault("train_loss", []).append(float(m["train_loss"][i]))
-            h.setdefault("lr", []).append(lr_for_epoch(cfg, float(hp_np["learning_rate"][i]), epoch))
-            if cfg.penalize:
-                h.setdefault("train_objective", []).append(float(m["train_objective"][i]))
-            if cfg.task is not None:
-                h.setdefault("train_accuracy", []).append(float(m["train_correct"][i]) / n_train)
-            if setup.xv is not None:
-                h.setdefault("val_loss", []).append(float(m["val_loss"][i]))
-                if cfg.task is not None:
-                    h.setdefault("val_accuracy", []).append(float(m["val_correct"][i]) / n_val)
+            lr = lr_for_epoch(cfg, float(hp_np["learning_rate"][i]), epoch)
+            row = {name: v[i] for name, v in m.items()}
+            logs = epoch_logs(
+                row, lr=lr, n_train=n_train, n_val=n_val, penalize=cfg.penalize, classifies=cfg.classifies
+            )
+            append_logs(histories[i], logs)
         if any(d is not None for d in diverged):
             active = jnp.asarray([d is None for d in diverged])
             if mesh is not None:

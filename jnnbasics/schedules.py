@@ -174,7 +174,9 @@ def cosine_annealing(
     return schedule
 
 
-_MODES = ("step", "cosine", "constant")
+SCHEDULES: tuple[str, ...] = ("constant", "step", "cosine")
+"""The schedule names (``create_lr_scheduler``'s modes); the one copy, used by training and the CLI."""
+
 _MODE_KWARGS = {"step": ("step_size", "gamma"), "cosine": ("t_max", "eta_min"), "constant": ()}
 
 
@@ -204,7 +206,7 @@ def create_lr_scheduler(
     Example:
         >>> sched = create_lr_scheduler(1e-3, "cosine", steps_per_epoch=8, t_max=50)
     """
-    check_choice("create_lr_scheduler", "mode", mode, _MODES)
+    check_choice("create_lr_scheduler", "mode", mode, SCHEDULES)
     unknown = sorted(set(kwargs) - set(_MODE_KWARGS[mode]))
     if unknown:
         accepted = ", ".join(_MODE_KWARGS[mode]) or "none"

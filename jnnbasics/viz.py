@@ -8,13 +8,15 @@ functions, so importing this module (or ``jnnbasics``) does not import it.
 
 Each ``plot_*`` function draws into ``ax`` when one is given and returns ``ax.figure``; with
 ``ax=None`` it creates a new figure. :func:`save_figure` writes a figure atomically.
+:func:`confusion_matrix` and :func:`regression_metrics` live in :mod:`jnnbasics.metrics` and are
+re-exported here, next to the plots that show them.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import os
-import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -22,7 +24,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._checks import check_choice, check_nonnegative_float, check_positive_int, fail
+from ._atomic import write_bytes_atomic
+from ._checks import (
+    check_choice,
+    check_class_indices,
+    check_nonnegative_float,
+    check_positive_int,
+    check_regression_pair,
+    fail,
+)
+from .metrics import confusion_matrix, regression_metrics
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -71,116 +82,6 @@ def _class_colormap(n_classes: int):
     cmap = ListedColormap(colors, name=f"classes{n_classes}")
     norm = BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes)
     return cmap, norm
-
-
-# --------------------------------------------------------------------------------------------------
-# metrics (numpy, float64)
-
-
-def _labels(func: str, arg: str, y: Any) -> np.ndarray:
-    """Class indices as a 1-D int64 array; accepts ``(n,)`` or ``(n, 1)`` integer-valued input."""
-    a = np.asarray(y)
-    if a.ndim == 2 and a.shape[1] == 1:
-        a = a[:, 0]
-    if a.ndim != 1:
-        fail(func, arg, "class indices of shape (n,) or (n, 1)", f"shape {a.shape}")
-    if a.size and not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.bool_)):
-        if not np.issubdtype(a.dtype, np.floating) or not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
-            fail(func, arg, "integer class indices", f"dtype {a.dtype} with non-integer values")
-    a = a.astype(np.int64)
-    if a.size and a.min() < 0:
-        fail(func, arg, "non-negative class indices", f"minimum {a.min()}")
-    return a
-
-
-def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> np.ndarray:
-    """Count how often each true class was predicted as each class.
-
-    Same convention as ``sklearn.metrics.confusion_matrix``: rows are true classes, columns are
-    predicted classes.
-
-    Args:
-        y_true: true class indices, shape ``(n,)`` or ``(n, 1)``, integers ``>= 0``.
-        y_pred: predicted class indices, same shape as ``y_true``.
-        n_classes: size of the matrix; by default ``max(y_true.max(), y_pred.max()) + 1``.
-
-    Returns:
-        An int64 array of shape ``(n_classes, n_classes)``; entry ``[i, j]`` counts samples of true
-        class ``i`` predicted as ``j``.
-
-    Raises:
-        ValueError: if the labels are not non-negative integers of matching length, if a label is
-            ``>= n_classes``, or if both are empty and ``n_classes`` is not given.
-
-    Example:
-        >>> confusion_matrix([0, 1, 1], [0, 1, 0])
-        array([[1, 0],
-               [1, 1]])
-    """
-    func = "confusion_matrix"
-    t = _labels(func, "y_true", y_true)
-    p = _labels(func, "y_pred", y_pred)
-    if t.shape != p.shape:
-        fail(func, "y_true and y_pred", "of the same length", f"{t.shape[0]} and {p.shape[0]}")
-    largest = int(max(t.max(), p.max())) if t.size else -1
-    if n_classes is None:
-        if not t.size:
-            fail(func, "n_classes", "given when y_true and y_pred are empty", None)
-        n_classes = largest + 1
-    n_classes = check_positive_int(func, "n_classes", n_classes)
-    if largest >= n_classes:
-        fail(func, "labels", f"< n_classes={n_classes}", f"label {largest}")
-    counts = np.bincount(t * n_classes + p, minlength=n_classes * n_classes)
-    return counts.reshape(n_classes, n_classes).astype(np.int64)
-
-
-def _regression_arrays(func: str, y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Validate single-target regression arrays and return them flat, in float64."""
-    t, p = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
-    for name, a in (("y_true", t), ("y_pred", p)):
-        if not (a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1)):
-            fail(func, name, "one target per sample, shape (n,) or (n, 1)", f"shape {a.shape}")
-    t, p = t.reshape(-1), p.reshape(-1)
-    if t.shape != p.shape:
-        fail(func, "y_true and y_pred", "of the same length", f"{t.shape[0]} and {p.shape[0]}")
-    if t.size == 0:
-        fail(func, "y_true", "non-empty", "0 samples")
-    return t, p
-
-
-def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
-    """R², RMSE and MAE of a single-target regression, computed in float64.
-
-    ``r2`` follows ``sklearn.metrics.r2_score``: ``1 - SS_res / SS_tot``; when ``y_true`` is constant
-    (``SS_tot == 0``) it is ``1.0`` for a perfect prediction and ``0.0`` otherwise.
-
-    Args:
-        y_true: targets, shape ``(n,)`` or ``(n, 1)``.
-        y_pred: predictions, shape ``(n,)`` or ``(n, 1)``.
-
-    Returns:
-        ``{"r2": float, "rmse": float, "mae": float}``.
-
-    Raises:
-        ValueError: if either has more than one target column, their lengths differ, or they are empty.
-
-    Example:
-        >>> regression_metrics([1.0, 2.0, 3.0], [1.0, 2.0, 4.0])["mae"]
-        0.3333333333333333
-    """
-    t, p = _regression_arrays("regression_metrics", y_true, y_pred)
-    residual = t - p
-    ss_res = float(np.sum(residual**2))
-    ss_tot = float(np.sum((t - t.mean()) ** 2))
-    if ss_tot == 0.0:
-        r2 = 1.0 if ss_res == 0.0 else 0.0
-    else:
-        r2 = 1.0 - ss_res / ss_tot
-    return {
-        "r2": r2,
-        "rmse": math.sqrt(ss_res / t.size),
-        "mae": float(np.mean(np.abs(residual))),
-    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -437,7 +338,7 @@ def plot_decision_boundary(
         ys = np.argmax(ys, axis=1)
     if np.ndim(ys) == 0 or np.shape(ys)[0] != xs.shape[0]:
         fail(func, "y", f"one class per row of x ({xs.shape[0]} rows)", f"shape {np.shape(ys)}")
-    labels = _labels(func, "y", ys)
+    labels = check_class_indices(func, "y", ys)
 
     lo, hi = xs.min(axis=0) - padding, xs.max(axis=0) + padding
     flat = hi <= lo  # a constant feature with padding=0: give the axis some width
@@ -513,7 +414,7 @@ def plot_confusion_matrix(
         if not class_names:
             fail(func, "class_names", "a non-empty sequence of names", "[]")
         n_classes = len(class_names)
-        t, p = _labels(func, "y_true", y_true), _labels(func, "y_pred", y_pred)
+        t, p = check_class_indices(func, "y_true", y_true), check_class_indices(func, "y_pred", y_pred)
         largest = max(int(t.max()) if t.size else -1, int(p.max()) if p.size else -1)
         if largest >= n_classes:
             fail(func, "class_names", f"one name per class (label {largest} has none)", f"{n_classes} names")
@@ -565,7 +466,7 @@ def plot_predictions(y_true: Any, y_pred: Any, *, ax: Axes | None = None) -> Fig
     Example:
         >>> fig = plot_predictions([1.0, 2.0, 3.0], [1.1, 1.9, 3.2])
     """
-    t, p = _regression_arrays("plot_predictions", y_true, y_pred)
+    t, p = check_regression_pair("plot_predictions", y_true, y_pred)
     metrics = regression_metrics(t, p)
     fig, ax = _new_axes(ax, (6.0, 6.0))
     finite = np.concatenate([t, p])
@@ -660,8 +561,9 @@ def plot_activations(
 def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 100) -> Path:
     """Write ``fig`` to ``path`` atomically, creating missing parent folders.
 
-    The image goes to a temporary file in the same folder, which then replaces ``path`` in one step
-    (``os.replace``), so a reader never sees a half-written file. The format follows the suffix:
+    The image is rendered in memory, then written to a temporary file in the same folder that replaces
+    ``path`` in one step (``os.replace``, see ``jnnbasics._atomic``), so a reader never sees a
+    half-written file; the file gets mode ``0o644`` under the umask. The format follows the suffix:
     ``.png`` (the usual), or any other that matplotlib writes (``.svg``, ``.pdf``, ...).
 
     Args:
@@ -699,16 +601,6 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 100) ->
             + ")",
             repr(str(path)),
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    # os.open with mode 0o666 lets the umask set the permissions, as for any new file (mkstemp would
-    # leave the picture readable by its owner only).
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format=fmt, dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, dpi=dpi)
+    return write_bytes_atomic(path, buffer.getvalue())

@@ -8,7 +8,6 @@ import numpy as np
 import optax
 import pytest
 
-import jnnbasics.checkpoint as ckpt
 from jnnbasics import create_train_state, make_optimizer
 from jnnbasics.checkpoint import (
     CheckpointCorruptError,
@@ -189,11 +188,10 @@ def test_interrupted_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
     path = save_checkpoint(tmp_path / "m.ckpt", old_state, metadata={"epoch": 1})
     new_state = old_state.replace(step=old_state.step + 100)
 
-    def crash_halfway(f, data):
-        f.write(data[: len(data) // 2])
+    def crash_before_the_rename(fd):
         raise KeyboardInterrupt("simulated crash during the write")
 
-    monkeypatch.setattr(ckpt, "_write_bytes", crash_halfway)
+    monkeypatch.setattr(os, "fsync", crash_before_the_rename)  # the bytes are written, not yet renamed
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(path, new_state, metadata={"epoch": 2})
     assert sorted(os.listdir(tmp_path)) == ["m.ckpt"]  # no temporary file left behind

@@ -173,7 +173,7 @@ def test_run_folder_files_are_valid(trained):
 
     _, out, _, names = trained
     for f in cli.RUN_FILES:
-        if f not in ("best.ckpt", "predictions.png"):
+        if f not in ("model.ckpt", "predictions.png"):  # model.ckpt: format version 1 only
             assert (out / f).is_file(), f
     assert not (out / "predictions.png").exists()  # classification: no regression plot
     cfg = json.loads((out / "config.json").read_text())
@@ -192,14 +192,16 @@ def test_run_folder_files_are_valid(trained):
     assert metrics["epochs_run"] == 4 and metrics["stop_reason"] == "completed"
     assert metrics["train"]["n"] + metrics["val"]["n"] == ROWS and metrics["val"]["n"] == 40
     assert 0.5 < metrics["val"]["accuracy"] <= 1.0
-    # the final model's validation loss is averaged like the history's (mean of batch means)
-    assert_close(metrics["val"]["loss"], history["val_loss"][-1], np.float32)
-    assert_close(metrics["val"]["accuracy"], history["val_accuracy"][-1], np.float32)
-    for ckpt in ("checkpoint.ckpt", "model.ckpt"):
-        meta = read_checkpoint_metadata(out / ckpt)
-        assert meta["layer_sizes"] == [2, 64, 32, 1] and meta["activation"] == "relu"
-        assert meta["loss_type"] == "bce_with_logits" and meta["task"] == "binary" and meta["epoch"] == 4
-        assert meta["dropout"] == 0.0 and len(meta["history"]["train_loss"]) == 4
+    # the reported (best) model's validation loss is averaged like the history's (mean of batch means)
+    best = metrics["best_epoch"] - 1
+    assert_close(metrics["val"]["loss"], history["val_loss"][best], np.float32)
+    assert_close(metrics["val"]["accuracy"], history["val_accuracy"][best], np.float32)
+    assert metrics["params"] == "best" and metrics["reported_epoch"] == metrics["best_epoch"]
+    meta = read_checkpoint_metadata(out / "checkpoint.ckpt")
+    assert meta["epoch"] == 4 and len(meta["history"]["train_loss"]) == 4
+    assert meta["run"]["model"]["layer_sizes"] == [2, 64, 32, 1] and meta["run"]["loss_type"] == "bce_with_logits"
+    assert read_checkpoint_metadata(out / "last.ckpt")["epoch"] == 4
+    assert read_checkpoint_metadata(out / "best.ckpt")["epoch"] == metrics["best_epoch"]
     for png in ("history.png", "decision_boundary.png", "confusion_matrix.png"):
         w, h = png_size(out / png)
         assert w >= 300 and h >= 200, (png, w, h)
@@ -317,13 +319,18 @@ def test_interrupt_keeps_checkpoint_and_resume_matches_uninterrupted(monkeypatch
         "--no-plots",
     ]
 
-    class Interrupting(cli.Checkpointer):
-        def __call__(self, epoch, logs, state):
-            super().__call__(epoch, logs, state)  # keeps epoch 2, writes at most once a second
+    import jnnbasics.training as training
+
+    real_train_model = training.train_model
+
+    def interrupted_after_epoch_2(*args, **kwargs):
+        def ctrl_c(epoch, logs, state):
             if epoch == 2:
                 raise KeyboardInterrupt  # Ctrl-C after epoch 2
 
-    monkeypatch.setattr(cli, "Checkpointer", Interrupting)
+        return real_train_model(*args, **kwargs, callbacks=[ctrl_c])
+
+    monkeypatch.setattr(training, "train_model", interrupted_after_epoch_2)
     code, _, err = run(capsys, "train", *flags, "--out", tmp_path / "a")
     assert code == 130 and "Traceback" not in err
     assert "holds epoch 2/5" in err and "--resume --out" in err
@@ -573,7 +580,7 @@ def test_bad_arguments(capsys, tmp_path, argv, fragment):
 def test_not_a_run_folder_when_config_is_foreign(capsys, tmp_path):
     (tmp_path / "config.json").write_text('{"name": "something else"}')
     code, _, err = run(capsys, "predict", tmp_path, "--csv", tmp_path / "x.csv")
-    assert_one_line_error(code, err, "config.json was not written by 'jnnbasics train'")
+    assert_one_line_error(code, err, "config.json was not written by jnnbasics")
     (tmp_path / "config.json").write_text("{broken")
     code, _, err = run(capsys, "evaluate", tmp_path)
     assert_one_line_error(code, err, "cannot read")
@@ -597,7 +604,7 @@ def test_corrupt_checkpoint_is_a_clear_error(trained, capsys, tmp_path):
     _, out, _, _ = trained
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
-    (copy / "model.ckpt").write_bytes(b"not a checkpoint")
+    (copy / "best.ckpt").write_bytes(b"not a checkpoint")
     code, _, err = run(capsys, "evaluate", copy)
     assert_one_line_error(code, err, "is not a jnnbasics checkpoint")
 

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+from helpers import assert_close
 from scipy import stats
 
 import jnnbasics as jb
@@ -182,3 +183,38 @@ def test_kaiming_bad_options():
 def test_init_dtype_is_respected_under_x64(dtype):
     w = jb.kaiming_uniform(jax.random.key(0), (3, 4), dtype)
     assert w.dtype == jnp.dtype(dtype)
+
+
+@pytest.mark.parametrize(
+    "name, options, dist",
+    [
+        ("xavier_uniform", {"gain": 2.0}, "uniform"),
+        ("xavier_normal", {}, "normal"),
+        ("kaiming_uniform", {"mode": "fan_out", "nonlinearity": "relu"}, "uniform"),
+        ("kaiming_normal", {"a": 0.2}, "normal"),
+        ("torch_linear_default", {}, "uniform"),
+    ],
+)
+def test_unit_and_scale_matches_torch_closed_forms(name, options, dist):
+    from jnnbasics.initializers import unit_and_scale
+
+    fan_in, fan_out = _torch_fans(SHAPE)
+    gain = torch.nn.init.calculate_gain(options.get("nonlinearity", "leaky_relu"), options.get("a", 0.0))
+    fan = fan_out if options.get("mode") == "fan_out" else fan_in
+    expected = {
+        "xavier_uniform": options.get("gain", 1.0) * math.sqrt(6.0 / (fan_in + fan_out)),
+        "xavier_normal": math.sqrt(2.0 / (fan_in + fan_out)),
+        "kaiming_uniform": gain * math.sqrt(3.0 / fan),
+        "kaiming_normal": gain / math.sqrt(fan),
+        "torch_linear_default": 1.0 / math.sqrt(fan_in),
+    }[name]
+    got_dist, scale = unit_and_scale(name, SHAPE, **options)
+    assert got_dist == dist
+    assert_close(scale, expected, np.float64)
+
+
+def test_unit_and_scale_refuses_unknown_names():
+    from jnnbasics.initializers import unit_and_scale
+
+    with pytest.raises(ValueError, match="unit_and_scale: name must be the name of a fan-based initialiser"):
+        unit_and_scale("zeros", SHAPE)

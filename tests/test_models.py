@@ -417,3 +417,53 @@ def test_other_bad_arguments():
         jb.mlp_apply([{"weight": params[0]["w"]}], np.ones(2))
     with pytest.raises(ValueError, match=r"mlp_apply: params\[1\]\['w'\] must be of shape \(3, ...\)"):
         jb.mlp_apply(params + [{"w": np.ones((4, 2)), "b": np.ones(2)}], np.ones(2))
+
+
+# --- asking the model what it needs ------------------------------------------------------------------
+def test_needs_key_asks_the_apply_function():
+    assert jb.mlp([2, 8, 1]).needs_key() is False
+    assert jb.simple_nn(2, 8, 1).needs_key() is False
+    assert jb.mlp([2, 8, 1], dropout_rate=0.3).needs_key() is True
+    assert jb.dropout_mlp([2, 8, 1]).needs_key() is True
+    # a plain function declares nothing: it may need a key, so it gets one
+    custom = jb.Model(lambda key: [], lambda params, x, *, key=None, train=False: x)
+    assert custom.needs_key() is True
+
+    class NoKeyApply:
+        needs_key = False
+
+        def __call__(self, params, x, *, key=None, train=False):
+            return x
+
+    assert jb.Model(lambda key: [], NoKeyApply()).needs_key() is False
+
+
+def test_mlp_apply_stays_a_hashable_value_with_needs_key():
+    from jnnbasics.models import MLPApply
+
+    a, b = MLPApply("relu", 0.2), MLPApply("relu", 0.2)
+    assert a == b and hash(a) == hash(b) and a.needs_key and not MLPApply("relu", 0.0).needs_key
+    with pytest.raises(AttributeError):
+        a.needs_key = False  # frozen, and a read-only property
+
+
+def test_problem_types_and_losses_come_from_tasks():
+    from jnnbasics.models import PROBLEM_TYPES
+    from jnnbasics.tasks import LOSS_OF_TASK, TASKS
+
+    assert PROBLEM_TYPES is TASKS
+    for problem in TASKS:
+        assert jb.select_architecture(3, 2, problem)[1] == LOSS_OF_TASK[problem]
+
+
+def test_check_params_names_the_caller_and_the_layer():
+    from jnnbasics.models import check_params
+
+    params = jb.init_mlp(jax.random.key(0), [2, 3, 1])
+    check_params("f", params)  # well-formed: no error
+    with pytest.raises(
+        TypeError, match=r"f: params must be a non-empty list of \{\"w\", \"b\"\} layers, got dict"
+    ):
+        check_params("f", params[0])
+    with pytest.raises(ValueError, match=r"f: params\[1\] must be a layer with \"w\" of shape \(in, out\)"):
+        check_params("f", [params[0], {"w": np.ones(3), "b": np.ones(1)}])

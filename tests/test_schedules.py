@@ -146,7 +146,7 @@ def test_lr_at_epoch():
         (lambda: constant(float("inf")), "constant: base_lr must be a finite number >= 0", ValueError),
         (
             lambda: create_lr_scheduler(0.1, "exp"),
-            "create_lr_scheduler: mode must be one of 'step', 'cosine'",
+            "create_lr_scheduler: mode must be one of 'constant', 'step', 'cosine', got 'exp'",
             ValueError,
         ),
         (
@@ -169,3 +169,11 @@ def test_lr_at_epoch():
 def test_bad_arguments(call, match, exc):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_every_schedule_name_builds_a_schedule_starting_at_base_lr():
+    from jnnbasics.schedules import SCHEDULES
+
+    assert SCHEDULES == ("constant", "step", "cosine")
+    for name in SCHEDULES:
+        assert_close(create_lr_scheduler(0.1, name, steps_per_epoch=4)(0), 0.1, kind="schedule")

@@ -1,0 +1,201 @@
+"""What every command shares: the program name, exit codes, one-line errors, argument types.
+
+Every user error is printed as one line ``jnnbasics: error: ...`` with exit status 2, never a
+traceback (set ``JNNBASICS_TRACEBACK=1`` to see where a library error came from); Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+PROG = "jnnbasics"
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class CLIError(Exception):
+    """A user error: printed as ``jnnbasics: error: <message>`` with exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (raised as :class:`CLIError`)."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        raise CLIError(f"{message} (see '{self.prog} --help')")
+
+
+def one_line(message: str) -> str:
+    """``message`` with all whitespace runs (newlines included) as single spaces."""
+    return " ".join(str(message).split())
+
+
+def error(message: str) -> int:
+    """Print the one-line error and return the usage exit status."""
+    print(f"{PROG}: error: {one_line(message)}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def guard(run: Callable[[], int]) -> int:
+    """Run a command body: user errors become one line and exit 2, Ctrl-C exits 130."""
+    from .._lockfile import LockedError
+
+    try:
+        return int(run() or 0)
+    except CLIError as e:
+        return error(str(e))
+    except BrokenPipeError:  # e.g. `jnnbasics predict ... | head`
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's flush at exit
+        except OSError:
+            pass
+        return 0
+    except (ValueError, TypeError, LockedError, OSError) as e:
+        if os.environ.get("JNNBASICS_TRACEBACK"):  # for developers: show where a library error came from
+            raise
+        return error(str(e))
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def default_out(stem: str) -> Path:
+    """``runs/<stem>-<date>-<time>`` (with a suffix if it exists)."""
+    now = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"{stem}-{now}"
+    out, i = base, 2
+    while out.exists():
+        out, i = Path(f"{base}-{i}"), i + 1
+    return out
+
+
+def prepare_out(out: Path, *, force: bool, ours: Sequence[str], flag: str, resumable: bool = False) -> None:
+    """Create ``out``; refuse an existing non-empty folder unless ``force`` (then remove only our files)."""
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"{out} exists and is not a folder; choose another {flag}")
+    if out.is_dir() and any(p.name != ".lock" for p in out.iterdir()):
+        if not force:
+            hint = "use --resume to continue the run, " if resumable else ""
+            raise CLIError(
+                f"{flag} folder {out} exists and is not empty; {hint}--force to overwrite its "
+                f"{'run' if resumable else 'result'} files, or choose another {flag}"
+            )
+        for name in ours:
+            f = out / name
+            if f.is_file():
+                f.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Argument types (errors become one-line usage errors, exit status 2)
+# ----------------------------------------------------------------------------------------------
+def number(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return v
+
+
+def positive_float(text: str) -> float:
+    """A number > 0 (e.g. a learning rate)."""
+    v = number(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return v
+
+
+def nonnegative_float(text: str) -> float:
+    """A number >= 0 (e.g. a penalty weight)."""
+    v = number(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return v
+
+
+def rate(text: str) -> float:
+    """A dropout probability in [0, 1)."""
+    v = number(text)
+    if not 0.0 <= v < 1.0:
+        raise argparse.ArgumentTypeError(f"must be a drop probability in [0, 1), got {text}")
+    return v
+
+
+def fraction(text: str) -> float:
+    """A fraction in (0, 1) (the validation share)."""
+    v = number(text)
+    if not 0.0 < v < 1.0:
+        raise argparse.ArgumentTypeError(f"must be a fraction in (0, 1), got {text}")
+    return v
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return v
+
+
+def seed_int(text: str) -> int:
+    """An integer >= 0."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
+    return v
+
+
+def layer_list(text: str) -> list[int]:
+    """Hidden layer sizes ``"64,32"`` -> ``[64, 32]`` (``""`` or ``"none"``: no hidden layer)."""
+    t = text.strip()
+    if t.lower() in ("", "none"):
+        return []
+    sizes = []
+    for part in t.split(","):
+        try:
+            v = int(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated layer sizes like 64,32, got {text!r}"
+            ) from None
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"layer sizes must be positive integers, got {text!r}")
+        sizes.append(v)
+    return sizes
+
+
+def grid_of(item: Callable[[str], Any], sep: str = ",") -> Callable[[str], list[Any]]:
+    def parse(text: str) -> list[Any]:
+        parts = [p for p in text.split(sep)] if text.strip() else []
+        if not parts:
+            raise argparse.ArgumentTypeError("expected at least one value")
+        return [item(p.strip()) for p in parts]
+
+    return parse
+
+
+def activations() -> tuple[str, ...]:
+    """The hidden activations a command accepts."""
+    from ..activations import ACTIVATIONS
+
+    return tuple(ACTIVATIONS)
+
+
+def flags_given(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
+    """The flags among ``names`` that the user gave (not None)."""
+    return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}

@@ -1,0 +1,305 @@
+"""``train_model``: the tutorial's training loop — a short loop of compiled epochs and callbacks."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+
+from .._checks import check_positive_int, fail
+from .._types import Params, PRNGKey
+from ..data import epoch_permutation
+from ..models import Model
+from ..state import TrainState
+from .callbacks import EarlyStopping, ProgressCallback, as_callback
+from .epoch import ModelForward, fresh_state, lr_for_epoch, run_epoch_jit, traced_hyperparams
+from .history import Loop, append_logs, epoch_logs
+from .setup import RunSetup, prepare_run
+
+Callback = Callable[[int, dict, TrainState], Any]
+
+
+class TrainResult(NamedTuple):
+    """What :func:`train_model` returns.
+
+    Attributes:
+        params: final parameters (the best ones when early stopping restored them).
+        state: the final ``TrainState`` (for resuming; its params are those at the last epoch run).
+        history: per-epoch lists: ``train_loss``, ``val_loss`` (when validation data was given),
+            ``lr``, ``train_objective`` (when a penalty is on), ``train_accuracy`` and
+            ``val_accuracy`` (classification), ``epoch_time`` (seconds).
+        stop_reason: ``"completed"``, ``"early_stopping"``, ``"diverged"`` or ``"callback"``.
+        best_epoch: 1-based epoch of the lowest validation loss (None without validation data).
+        diverged_epoch: 1-based epoch whose loss was NaN/inf (None if training never diverged).
+        best_params: the parameters at the end of ``best_epoch`` (None without validation data).
+    """
+
+    params: Params
+    state: TrainState
+    history: dict[str, list[float]]
+    stop_reason: str = "completed"
+    best_epoch: int | None = None
+    diverged_epoch: int | None = None
+    best_params: Params | None = None
+
+
+def train_model(
+    model: Model,
+    train_data: tuple[Any, Any],
+    val_data: tuple[Any, Any] | None = None,
+    *,
+    key: PRNGKey,
+    epochs: int = 100,
+    learning_rate: float = 1e-3,
+    batch_size: int = 32,
+    loss_type: str | None = None,
+    schedule: str | Callable | None = None,
+    schedule_options: dict | None = None,
+    lambda_l1: float = 0.0,
+    lambda_l2: float = 0.0,
+    weight_decay: float = 0.0,
+    shuffle: bool = True,
+    params: Params | None = None,
+    patience: int | None = None,
+    restore_best: bool = True,
+    callbacks: Sequence[Any] = (),
+    progress: bool = False,
+    state: TrainState | None = None,
+    start_epoch: int = 0,
+    history: dict[str, list[float]] | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    checkpoint_every: int = 1,
+    checkpoint_interval: float = 0.0,
+    mesh: Any = None,
+) -> TrainResult:
+    """Train ``model`` with Adam, the tutorial's loop, one compiled call per epoch.
+
+    Each epoch: the training set in batches of ``batch_size`` (shuffled with a key derived from
+    ``key`` and the epoch number, or in order with ``shuffle=False``; the last partial batch kept,
+    like ``DataLoader(drop_last=False)``), one Adam step per batch, then the validation loss as the
+    mean of per-batch losses over the validation set in batches of ``batch_size`` in its order —
+    exactly the numbers the tutorial's PyTorch ``train_model`` records.
+
+    Args:
+        model: a :class:`Model` (``init``, ``apply``); ``model.loss_type`` is the default loss.
+        train_data: ``(x, y)`` with ``x`` of shape (n, features) and ``y`` of shape (n,) or
+            (n, outputs). For a one-output model ``y`` of shape (n,) is reshaped to (n, 1), and
+            integer 0/1 labels become floats for the BCE losses; class labels for cross-entropy are
+            integers in ``[0, outputs)`` (or probabilities of shape (n, outputs)).
+        val_data: optional ``(x_val, y_val)`` of the same form.
+        key: PRNG key; split once into init / dropout / shuffle keys (:func:`split_run_key`).
+        epochs: number of epochs to run (in total, counting ``start_epoch``).
+        learning_rate: Adam's base learning rate.
+        batch_size: training (and validation) batch size.
+        loss_type: one of ``LOSS_TYPES``; None uses ``model.loss_type`` or ``"mse"``.
+        schedule: ``"step"`` (StepLR, step_size=30, gamma=0.1), ``"cosine"`` (CosineAnnealingLR,
+            t_max=100), ``"constant"``/None, or an optax schedule of the optimizer step count.
+            Torch's schedulers are stepped once per epoch; so are these.
+        schedule_options: keyword arguments for the schedule, e.g. ``{"step_size": 10}``.
+        lambda_l1: L1 penalty weight (tutorial's ``add_regularization``).
+        lambda_l2: weight of the tutorial's unsquared L2 penalty.
+        weight_decay: ``torch.optim.Adam``'s weight decay (L2 added to the gradient).
+        shuffle: shuffle the training set each epoch.
+        params: initial parameters; None initialises them with ``model.init(init_key)``.
+        patience: stop when the validation loss has not improved for this many epochs (needs
+            ``val_data``); None disables early stopping.
+        restore_best: with ``patience``, return the parameters of the best epoch as ``params``.
+        callbacks: :class:`~jnnbasics.training.Callback` objects (``on_train_begin``,
+            ``on_epoch_end``, ``on_train_end``), or callables ``cb(epoch, logs, state)`` run after
+            each epoch (1-based ``epoch``, ``logs`` the epoch's history entries); a callable
+            returning True stops training.
+        progress: show a progress bar on stderr (see :class:`jnnbasics.progress.ProgressBar`).
+        state: a saved ``TrainState`` to resume from (with ``start_epoch`` and ``history``).
+        start_epoch: number of epochs already run in ``state``.
+        history: the history so far, extended in place of a copy.
+        checkpoint_dir: a run folder for ``checkpoint.ckpt`` (see :mod:`jnnbasics.runs`), saved
+            atomically every ``checkpoint_every`` epochs and whenever training ends — completed,
+            stopped, diverged, or interrupted by Ctrl-C (the last finished epoch, labelled with its
+            number). If the folder holds a checkpoint of this run, training resumes from it, and the
+            result equals the uninterrupted run's; asking for more epochs extends it. A checkpoint
+            of another run (other data, key, model or settings) is refused with a ValueError naming
+            what differs, and so are fewer epochs than it holds; the file is left as it is. The
+            folder is locked while training (a second process gets an error at once).
+        checkpoint_every: save every this many epochs (the final epoch is always saved).
+        checkpoint_interval: at least this many seconds between saves while training (0: none).
+        mesh: a ``jax.sharding.Mesh`` with a ``"data"`` axis for data parallelism: each batch is
+            sharded over it and parameters/optimizer state are replicated. ``batch_size`` must be
+            divisible by the axis size (ValueError otherwise); the final partial batch is padded to
+            a full batch with masked rows, so its size does not matter.
+
+    Returns:
+        A :class:`TrainResult` (``best_params``: the best validation epoch's). If a loss becomes NaN or infinite, training stops, a warning names
+        the epoch, ``stop_reason == "diverged"``, and the parameters of the last finite epoch are
+        returned — nothing learned before is lost.
+
+    Raises:
+        ValueError / TypeError: bad data or arguments, before any compilation.
+
+    Example:
+        >>> x, y = make_moons(jax.random.key(0), 400, noise=0.1)
+        >>> model, loss = select_architecture(2, 1, "binary")
+        >>> result = train_model(model, (x[:320], y[:320]), (x[320:], y[320:]), key=jax.random.key(1), epochs=50)
+        >>> result.history["val_loss"][-1]
+    """
+    setup = prepare_run(
+        "train_model",
+        model,
+        train_data,
+        val_data,
+        key=key,
+        epochs=epochs,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        loss_type=loss_type,
+        schedule=schedule,
+        schedule_options=schedule_options,
+        lambda_l1=lambda_l1,
+        lambda_l2=lambda_l2,
+        weight_decay=weight_decay,
+        shuffle=shuffle,
+        params=params,
+        forward=ModelForward(model.apply),
+        penalize=bool(lambda_l1 or lambda_l2),
+        mesh=mesh,
+    )
+    _check_loop_options(patience, val_data, start_epoch, epochs, checkpoint_every)
+    hp = traced_hyperparams(
+        {
+            "learning_rate": learning_rate,
+            "weight_decay": weight_decay,
+            "lambda_l1": lambda_l1,
+            "lambda_l2": lambda_l2,
+            "dropout_rate": model.dropout_rate,
+        },
+        setup.dtype,
+    )
+    if state is None:
+        init = params if params is not None else model.init(setup.init_key)
+        state = fresh_state(init, setup.dropout_key if model.needs_key() else None, hp, cfg=setup.cfg)
+    loop = Loop(state=state, history=history if history is not None else {}, epochs=epochs, epoch=start_epoch)
+    loop.best_from_history()
+    cbs = [as_callback(cb) for cb in callbacks]
+    if patience is not None:
+        cbs.append(EarlyStopping(patience))
+    if progress:
+        cbs.append(ProgressCallback(epochs))
+    if checkpoint_dir is None:
+        return _run(loop, setup, hp, cbs, learning_rate, restore_best and patience is not None)
+    return _run_in_folder(
+        checkpoint_dir,
+        model,
+        setup,
+        hp,
+        params,
+        loop,
+        cbs,
+        learning_rate,
+        restore_best and patience is not None,
+        checkpoint_every,
+        checkpoint_interval,
+    )
+
+
+def _check_loop_options(patience, val_data, start_epoch, epochs, checkpoint_every) -> None:
+    if patience is not None:
+        check_positive_int("train_model", "patience", patience)
+        if val_data is None:
+            fail("train_model", "patience", "used together with val_data", "no val_data")
+    if start_epoch < 0 or start_epoch > epochs:
+        fail("train_model", "start_epoch", f"in [0, epochs={epochs}]", start_epoch)
+    check_positive_int("train_model", "checkpoint_every", checkpoint_every)
+
+
+def _run_in_folder(folder, model, setup, hp, params, loop, cbs, lr, restore, every, interval) -> TrainResult:
+    """:func:`_run` with the run checkpoint first among the callbacks, the folder locked."""
+    from ..runs import run_lock
+    from .checkpointing import RunCheckpoint, fingerprint
+
+    ckpt = RunCheckpoint(folder, fingerprint(model, setup, hp, params), every=every, interval=interval)
+    with run_lock(folder):
+        return _run(loop, setup, hp, [ckpt, *cbs], lr, restore)
+
+
+def _run(
+    loop: Loop, setup: RunSetup, hp: dict, callbacks: list, learning_rate, restore_best: bool
+) -> TrainResult:
+    """Run ``loop`` to its end: callbacks begin, epochs, callbacks end (also on any exception)."""
+    try:
+        for cb in callbacks:
+            cb.on_train_begin(loop)
+        if setup.cfg.mesh is not None:
+            hp = _replicate(loop, hp, setup.cfg.mesh)
+        while loop.epoch < loop.epochs and not loop.stopped:
+            logs = _one_epoch(loop, setup, hp, learning_rate)
+            if logs is None:
+                break
+            for cb in callbacks:
+                if cb.on_epoch_end(loop, logs):
+                    loop.stopped = True
+    finally:
+        for cb in callbacks:
+            cb.on_train_end(loop)
+    final = (
+        loop.best_params
+        if (restore_best and loop.stop_reason == "early_stopping" and loop.best_params is not None)
+        else loop.state.params
+    )
+    return TrainResult(
+        final,
+        loop.state,
+        loop.history,
+        loop.stop_reason,
+        loop.best_epoch,
+        loop.diverged_epoch,
+        loop.best_params,
+    )
+
+
+def _one_epoch(loop: Loop, setup: RunSetup, hp: dict, learning_rate) -> dict[str, float] | None:
+    """Train epoch ``loop.epoch + 1``; its history row, or None (and a warning) if it diverged."""
+    t0 = time.perf_counter()
+    cfg, n_train = setup.cfg, setup.x.shape[0]
+    perm = epoch_permutation(setup.shuffle_key, n_train, shuffle=cfg.shuffle, epoch=loop.epoch)
+    new_state, m = run_epoch_jit(loop.state, setup.x, setup.y, setup.xv, setup.yv, perm, hp, cfg=cfg)
+    m = jax.device_get(m)
+    if not bool(m["finite"]):  # keep loop.state: the end of the last finite epoch
+        loop.diverged_epoch = loop.epoch + 1
+        loop.stop("diverged")
+        warnings.warn(
+            f"train_model: the loss became NaN or infinite in epoch {loop.diverged_epoch}; training stopped "
+            f"and the parameters from the end of epoch {loop.epoch} (the last finite ones) are kept. "
+            "Lower the learning rate or check the data.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return None
+    n_val = setup.xv.shape[0] if setup.xv is not None else 0
+    logs = epoch_logs(
+        m,
+        lr=lr_for_epoch(cfg, learning_rate, loop.epoch),
+        n_train=n_train,
+        n_val=n_val,
+        penalize=cfg.penalize,
+        classifies=cfg.classifies,
+    )
+    logs["epoch_time"] = time.perf_counter() - t0
+    loop.state, loop.epoch = new_state, loop.epoch + 1
+    append_logs(loop.history, logs)
+    if n_val:
+        loop.track_best(logs["val_loss"])
+    return logs
+
+
+def _replicate(loop: Loop, hp: dict, mesh: Any) -> dict:
+    """Place the loop's state (and best parameters) and ``hp`` replicated over ``mesh``."""
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    replicated = NamedSharding(mesh, PartitionSpec())
+    loop.state = jax.device_put(loop.state, replicated)
+    if loop.best_params is not None:
+        loop.best_params = jax.device_put(loop.best_params, replicated)
+    return jax.device_put(hp, replicated)

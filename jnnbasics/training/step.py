@@ -1,0 +1,109 @@
+"""One optimizer step: ``sgd_step`` (the pure function every loop uses) and ``make_train_step``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .._checks import check_choice, check_nonnegative_float
+from ..losses import LOSS_TYPES, compute_loss
+from ..metrics import per_sample_loss
+from ..penalties import add_regularization
+from ..state import TrainState
+
+
+def sgd_step(
+    state: TrainState, x, y, mask=None, *, forward, optimizer, loss_type, lambda_l1, lambda_l2, penalize
+):
+    """One optimizer step. Returns ``(new_state, (data_loss, objective, predictions))``.
+
+    Args:
+        state: the training state; its key (if any) is split once for this step's dropout.
+        x: inputs of shape (batch, features); y: targets of the shape ``loss_type`` expects.
+        mask: bool (batch,) marking the real rows of a padded batch, or None for all rows: the loss
+            is the mean over the real rows only, so padding changes neither loss nor gradient.
+        forward: ``forward(params, x, key)``; optimizer: an optax transformation.
+        loss_type, lambda_l1, lambda_l2, penalize: the loss and the tutorial's penalties.
+    """
+    if state.key is None:
+        new_key, sub = None, None
+    else:
+        new_key, sub = jax.random.split(state.key)
+
+    def objective(params):
+        pred = forward(params, x, sub)
+        if mask is None:
+            loss = compute_loss(pred, y, loss_type)
+        else:
+            per = per_sample_loss(pred, y, loss_type)
+            loss = jnp.sum(jnp.where(mask, per, 0)) / jnp.sum(mask)
+        obj = add_regularization(params, loss, lambda_l1, lambda_l2) if penalize else loss
+        return obj, (loss, pred)
+
+    (obj, (loss, pred)), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    new_state = state.replace(params=params, opt_state=opt_state, step=state.step + 1, key=new_key)
+    return new_state, (loss, obj, pred)
+
+
+def make_train_step(
+    apply_fn: Callable[..., jax.Array],
+    optimizer: optax.GradientTransformation,
+    *,
+    loss_type: str = "mse",
+    lambda_l1: float = 0.0,
+    lambda_l2: float = 0.0,
+) -> Callable[[TrainState, jax.Array, jax.Array], tuple[TrainState, jax.Array]]:
+    """Build the jitted ``train_step(state, x, y) -> (new_state, loss)``.
+
+    The step runs the forward pass (dropout keyed from ``state.key``, which is split every step),
+    the loss from :func:`compute_loss`, the tutorial's ``add_regularization`` penalties (when a
+    lambda is non-zero), ``jax.value_and_grad`` and the optax update. It donates the old state's
+    buffers: do not use ``state`` after passing it in.
+
+    Args:
+        apply_fn: ``apply_fn(params, x, *, key=None, train=False)``, e.g. ``model.apply``. It is
+            called with ``key=`` and ``train=True`` when the state carries a key, else as
+            ``apply_fn(params, x)``.
+        optimizer: the optax transformation whose state is ``state.opt_state``.
+        loss_type: one of ``LOSS_TYPES``.
+        lambda_l1: weight of the L1 penalty (sum of absolute values of every parameter).
+        lambda_l2: weight of the tutorial's L2 penalty (sum of unsquared per-array norms).
+
+    Returns:
+        ``train_step(state, x, y) -> (new_state, loss)`` with ``x`` of shape (batch, features),
+        ``y`` of the shape the loss expects; ``loss`` is the data loss (what the tutorial's
+        ``loss.item()`` reports), without the penalties that were differentiated.
+
+    Example:
+        >>> step = make_train_step(model.apply, make_optimizer(1e-3), loss_type="bce_with_logits")
+        >>> state, loss = step(state, xb, yb)
+    """
+    check_choice("make_train_step", "loss_type", loss_type, LOSS_TYPES)
+    lambda_l1 = check_nonnegative_float("make_train_step", "lambda_l1", lambda_l1)
+    lambda_l2 = check_nonnegative_float("make_train_step", "lambda_l2", lambda_l2)
+
+    def forward(params, x, key):
+        if key is None:
+            return apply_fn(params, x)
+        return apply_fn(params, x, key=key, train=True)
+
+    def train_step(state, x, y):
+        new_state, (loss, _, _) = sgd_step(
+            state,
+            x,
+            y,
+            forward=forward,
+            optimizer=optimizer,
+            loss_type=loss_type,
+            lambda_l1=lambda_l1,
+            lambda_l2=lambda_l2,
+            penalize=bool(lambda_l1 or lambda_l2),
+        )
+        return new_state, loss
+
+    return jax.jit(train_step, donate_argnums=0)
