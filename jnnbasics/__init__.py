@@ -50,7 +50,7 @@ from .models import Model, dropout, dropout_mlp, init_mlp, mlp, mlp_apply, selec
 from .optim import make_optimizer
 from .parallel import ManyResult, train_many, tune_hyperparameters
 from .penalties import add_regularization, l1_penalty, l2_penalty, l2_squared_penalty
-from .runs import Run, load_run, save_run
+from .run import Run, load_run, save_run
 from .schedules import constant, cosine_annealing, create_lr_scheduler, lr_at_epoch, step_lr
 from .state import TrainState, create_train_state
 from .training import (

@@ -183,16 +183,6 @@ def train_many(
     if k == 0:
         fail(func, "keys", "a batch of K >= 1 PRNG keys (jax.random.split(key, K))", f"shape {keys.shape}")
     hp_np = _hyperparam_arrays(func, hyperparams or {}, k, model)
-    varies_dropout = bool(np.any(hp_np["dropout_rate"] != model.dropout_rate))
-    if varies_dropout or model.dropout_rate:
-        if not model.layer_sizes:
-            fail(
-                func, "model", "an MLP (with layer_sizes) to vary dropout_rate", "a model without layer_sizes"
-            )
-        forward = MLPForward(model.activation)
-    else:
-        forward = ModelForward(model.apply)
-    penalize = bool(np.any(hp_np["lambda_l1"]) or np.any(hp_np["lambda_l2"]))
     setup = prepare_run(
         func,
         model,
@@ -210,50 +200,62 @@ def train_many(
         weight_decay=0.0,
         shuffle=shuffle,
         params=None,
-        forward=forward,
-        penalize=penalize,
+        forward=_many_forward(func, model, hp_np),
+        penalize=bool(np.any(hp_np["lambda_l1"]) or np.any(hp_np["lambda_l2"])),
     )
-    cfg = setup.cfg
     hps = traced_hyperparams(hp_np, setup.dtype)
     init_keys, dropout_keys, shuffle_keys = jax.vmap(split_run_key)(keys)
-    shuffle_seeds = key_bits(shuffle_keys)  # (K, 2) host words: one NumPy shuffle per model
-
     use_key = model.needs_key() or bool(np.any(hp_np["dropout_rate"] > 0))
-
-    states = _init_states(init_keys, dropout_keys if use_key else None, hps, cfg=cfg, init_fn=model.init)
+    states = _init_states(
+        init_keys, dropout_keys if use_key else None, hps, cfg=setup.cfg, init_fn=model.init
+    )
     active = jnp.ones((k,), bool)
-    if mesh is not None:
-        states, hps, active = _shard_models(func, mesh, k, (states, hps, active))
-
+    place = (lambda *t: _shard_models(func, mesh, k, t)) if mesh is not None else (lambda *t: t)
+    states, hps, active = place(states, hps, active)
     histories: list[dict[str, list[float]]] = [{} for _ in range(k)]
     diverged: list[int | None] = [None] * k
-    n_train = setup.x.shape[0]
-    n_val = setup.xv.shape[0] if setup.xv is not None else 0
+    shuffle_seeds = key_bits(shuffle_keys)  # (K, 2) host words: one NumPy shuffle per model
     for epoch in range(epochs):
-        perms = np.stack([epoch_permutation(s, n_train, shuffle=shuffle, epoch=epoch) for s in shuffle_seeds])
-        if mesh is not None:
-            (perms,) = _shard_models(func, mesh, k, (perms,))
-        states, m = _many_epoch_jit(states, active, setup.x, setup.y, setup.xv, setup.yv, perms, hps, cfg=cfg)
-        m = jax.device_get(m)
-        for i in range(k):
-            if diverged[i] is not None:
-                continue
-            if not m["finite"][i]:
-                diverged[i] = epoch + 1
-                continue
-            lr = lr_for_epoch(cfg, float(hp_np["learning_rate"][i]), epoch)
-            row = {name: v[i] for name, v in m.items()}
-            logs = epoch_logs(
-                row, lr=lr, n_train=n_train, n_val=n_val, penalize=cfg.penalize, classifies=cfg.classifies
-            )
-            append_logs(histories[i], logs)
+        n = setup.x.shape[0]
+        (perms,) = place(
+            np.stack([epoch_permutation(s, n, shuffle=shuffle, epoch=epoch) for s in shuffle_seeds])
+        )
+        states, m = _many_epoch_jit(
+            states, active, setup.x, setup.y, setup.xv, setup.yv, perms, hps, cfg=setup.cfg
+        )
+        _record(jax.device_get(m), epoch, setup, hp_np["learning_rate"], histories, diverged)
         if any(d is not None for d in diverged):
-            active = jnp.asarray([d is None for d in diverged])
-            if mesh is not None:
-                (active,) = _shard_models(func, mesh, k, (active,))
-        if not bool(np.any(np.asarray(active))):
+            (active,) = place(jnp.asarray([d is None for d in diverged]))
+        if all(d is not None for d in diverged):
             break
     return ManyResult(states.params, states, histories, diverged)
+
+
+def _many_forward(func: str, model: Model, hp_np: dict[str, np.ndarray]):
+    """The epoch's forward: the model's own, or an MLP whose dropout rate is a traced hyperparameter."""
+    if not (np.any(hp_np["dropout_rate"] != model.dropout_rate) or model.dropout_rate):
+        return ModelForward(model.apply)
+    if not model.layer_sizes:
+        fail(func, "model", "an MLP (with layer_sizes) to vary dropout_rate", "a model without layer_sizes")
+    return MLPForward(model.activation)
+
+
+def _record(m: dict, epoch: int, setup, learning_rates, histories: list, diverged: list) -> None:
+    """Append each still-training model's epoch to its history; mark models whose loss diverged."""
+    cfg = setup.cfg
+    n_train, n_val = setup.x.shape[0], (setup.xv.shape[0] if setup.xv is not None else 0)
+    for i, history in enumerate(histories):
+        if diverged[i] is not None:
+            continue
+        if not m["finite"][i]:
+            diverged[i] = epoch + 1
+            continue
+        lr = lr_for_epoch(cfg, float(learning_rates[i]), epoch)
+        row = {name: v[i] for name, v in m.items()}
+        logs = epoch_logs(
+            row, lr=lr, n_train=n_train, n_val=n_val, penalize=cfg.penalize, classifies=cfg.classifies
+        )
+        append_logs(history, logs)
 
 
 def _shard_models(func: str, mesh: Any, k: int, trees: tuple) -> tuple:

@@ -1,20 +1,35 @@
-"""The benchmark's smoke run (``--quick``), so that it cannot rot. No timing assertions."""
+"""The benchmark: its smoke run (``--quick``), so that it cannot rot; each program it runs in a
+fresh process; the targets table. No timing assertions."""
 
+import ast
+import importlib
 import json
 import math
+import re
+import runpy
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from jnnbasics import bench
+from jnnbasics.bench.process_checks import training_program_args
+from jnnbasics.bench.targets import default_targets_path
 
 pytest.importorskip("torch")
 pytest.importorskip("matplotlib")
+
+BENCH_DIR = Path(bench.__file__).parent
 
 
 def _positive_finite(values):
     return len(values) > 0 and all(isinstance(v, float) and math.isfinite(v) and v > 0 for v in values)
 
 
+# --------------------------------------------------------------------------------------------
+# The quick run
+# --------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
@@ -39,7 +54,8 @@ def test_quick_run_writes_json_markdown_and_png(quick_run):
     for name in ("results.json", "results.md", "results.png"):
         assert (out / name).stat().st_size > 0, name
     assert (out / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "| target |" in (out / "results.md").read_text()
+    md = (out / "results.md").read_text()
+    assert "### Targets" in md and "| target | wanted | measured | met | detail |" in md
 
 
 def test_quick_run_json_has_every_system_and_workload_with_positive_times(quick_run):
@@ -55,43 +71,319 @@ def test_quick_run_json_has_every_system_and_workload_with_positive_times(quick_
             assert _positive_finite([sres["summary"]["median"], sres["vs_torch_eager"]["median"]])
     assert res["matmul"]["peak_gflops"] > 0
     assert _positive_finite([res["many"]["train_many_us_per_model_step"]["median"]])
-    whats = [t["what"] for t in res["targets"]]
-    assert any("train_model tiny" in w for w in whats) and any("train_many" in w for w in whats)
-    # extras that were not asked for are reported as not run, not as failures
-    assert all(t["met"] is None for t in res["targets"] if "start-up" in t["what"] or "memory" in t["what"])
+    assert res["meta"]["targets_file"] == str(default_targets_path())
 
 
+def test_quick_run_judges_the_targets_it_measured_and_leaves_out_extras_not_run(quick_run):
+    out, _ = quick_run
+    targets = {t["id"]: t for t in json.loads((out / "results.json").read_text())["targets"]}
+    assert targets["epoch_tiny_speedup"]["met"] in (True, False)
+    assert targets["many_vs_sequential_train_model"]["what"].startswith("train_many 8 tiny")  # --quick
+    assert targets["epoch_wide_speedup"]["met"] is None  # the wide workload was not run
+    assert not [i for i in targets if i.startswith(("compile", "memory", "startup"))]
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics and workloads
+# --------------------------------------------------------------------------------------------
 def test_paired_ratio_takes_the_median_of_per_repeat_ratios():
     # ratios 2/1, 9/3, 4/1 -> 2, 3, 4: median 3, while the ratio of medians would be 4/1 = 4
     r = bench.paired_ratio([2.0, 9.0, 4.0], [1.0, 3.0, 1.0])
     assert r["median"] == 3.0 and r["min"] == 2.0 and r["max"] == 4.0
 
 
+def test_summarize_drops_missing_values():
+    assert bench.summarize([None, math.nan, 1.0, 3.0]) == {
+        "median": 2.0,
+        "q1": 1.5,
+        "q3": 2.5,
+        "min": 1.0,
+        "max": 3.0,
+        "n": 2,
+    }
+    assert bench.summarize([])["n"] == 0
+
+
 def test_flops_per_step_is_six_batch_sum_in_out():
     w = bench.WORKLOADS["seed"]
     assert w.flops_per_step == 6 * 128 * (784 * 128 + 128 * 64 + 64 * 10)
     assert bench.WORKLOADS["tiny"].steps_per_epoch == 64
+    assert w.as_dict()["layer_sizes"] == [784, 128, 64, 10]
+
+
+# --------------------------------------------------------------------------------------------
+# The programs run in fresh processes
+# --------------------------------------------------------------------------------------------
+_TINY = bench.Workload("tiny", (2, 8, 1), 4, "bce_with_logits", 16)
+_SMALL = bench.Workload("small", (6, 8, 3), 4, "cross_entropy", 16)
+
+
+def _train_args(tmp_path, workload, *, epochs, extra=0):
+    x, y = bench.make_data(workload, n_samples=workload.n_samples + extra)
+    return training_program_args(tmp_path / "data.npz", x, y, workload, epochs=epochs)
+
+
+def test_every_program_file_is_run_by_run_program():
+    files = {p.stem for p in (BENCH_DIR / "programs").glob("*.py")}
+    helpers = {"__init__", "peak_memory", "training_args"}
+    assert files - helpers == set(bench.PROGRAMS)
+
+
+@pytest.mark.parametrize("program", bench.PROGRAMS)
+def test_each_program_starts_as_a_script_in_a_fresh_interpreter(program):
+    # --help: the script and its sibling imports load, nothing heavy is imported before main()
+    res, _ = bench.run_program(program, ["--help"])
+    assert res == {}
+
+
+def test_run_program_returns_the_programs_json_line():
+    res, wall = bench.run_program("startup_import", ["json"])
+    assert set(res) == {"import_s"} and 0 <= res["import_s"] < wall
+
+
+def test_run_program_refuses_an_unknown_program_and_reports_a_failing_one():
+    with pytest.raises(ValueError, match="run_program: program must be one of startup_import, "):
+        bench.run_program("nope")
+    with pytest.raises(RuntimeError, match="startup_import failed"):
+        bench.run_program("startup_import", ["no_such_module_here"])
+
+
+@pytest.fixture
+def program(monkeypatch, capsys):
+    """Run a program's ``main(argv)`` in this process (cheap: JAX and torch are imported already),
+    as its script would run: its folder first on ``sys.path``. Returns its JSON line."""
+    monkeypatch.syspath_prepend(str(BENCH_DIR / "programs"))
+
+    def run(name, args):
+        importlib.import_module(name).main(list(args))
+        return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    return run
+
+
+def test_startup_import_program(program):
+    assert program("startup_import", ["json"])["import_s"] >= 0
+
+
+def test_startup_init_program_times_init_after_the_backend(program):
+    res = program("startup_init", ["2,4,1"])
+    assert set(res) == {"backend_s", "init_s"} and res["init_s"] > 0
+
+
+@pytest.mark.parametrize("name", ["train_jnn", "train_torch"])
+def test_training_programs_train_and_report_peak_memory(tmp_path, program, name):
+    res = program(name, _train_args(tmp_path, _TINY, epochs=2))
+    assert set(res) == {"inside_s", "final_loss", "maxrss_kb", "hwm_kb"}
+    assert math.isfinite(res["final_loss"]) and res["hwm_kb"] > 0 and res["maxrss_kb"] > 0
+
+
+def test_compile_epochs_program_marks_each_epoch_with_the_compile_count(tmp_path, program):
+    res = program("compile_epochs", _train_args(tmp_path, _SMALL, epochs=2, extra=3))  # a partial batch
+    assert len(res["marks"]) == 2 and len(res["epoch_time"]) == 2
+    (t1, c1), (t2, c2) = res["marks"]
+    assert 0 < t1 < t2 and 1 <= c1 <= c2 == res["n_compiles"] and res["compile_s"] > 0
+
+
+# --------------------------------------------------------------------------------------------
+# Targets
+# --------------------------------------------------------------------------------------------
+def _results(**sections):
+    """A hand-written results dict: two workloads' ratios and times, plus ``sections``."""
+    tiny = {
+        "jnn_epoch": {"vs_torch_eager": {"median": 60.0}, "summary": {"median": 10.0}, "gflops": 3.0},
+        "jnn_step": {"vs_torch_eager": {"median": 9.0}, "us_per_step": [100.0, 50.0, 40.0]},
+        "flax_nnx": {"us_per_step": [200.0, 300.0, 400.0]},
+        "torch_eager": {"summary": {"median": 600.0}},
+    }
+    return {"workloads": {"tiny": {"systems": tiny}}, "matmul": {"peak_gflops": 12.0}, **sections}
+
+
+_TABLE = [
+    # 60 >= 50: met
+    {"id": "a", "description": "epoch", "metric": "workloads.tiny.systems.jnn_epoch.vs_torch_eager.median",
+     "comparison": ">=", "threshold": 50, "unit": "x",
+     "detail": "{workloads.tiny.systems.jnn_epoch.summary.median:.1f} us"},
+    # 9 >= 10: not met
+    {"id": "b", "description": "step", "metric": "workloads.tiny.systems.jnn_step.vs_torch_eager.median",
+     "comparison": ">=", "threshold": 10, "unit": "x"},
+    # 3 / 12 = 25% >= 20%: met
+    {"id": "c", "description": "peak", "metric": "workloads.tiny.systems.jnn_epoch.gflops",
+     "divided_by": "matmul.peak_gflops", "comparison": ">=", "threshold": 0.2, "unit": "%"},
+    # pair by pair 200/100, 300/50, 400/40 = 2, 6, 10: median 6 > 5: met
+    {"id": "d", "description": "nnx", "metric": "workloads.tiny.systems.flax_nnx.us_per_step",
+     "divided_by": "workloads.tiny.systems.jnn_step.us_per_step", "comparison": ">", "threshold": 5,
+     "unit": "x"},
+    # the seed workload was not run: not measured
+    {"id": "e", "description": "seed", "metric": "workloads.seed.systems.jnn_epoch.vs_torch_eager.median",
+     "comparison": ">=", "threshold": 2.5, "unit": "x", "detail": "never shown"},
+    # 0 recompilations == 0: met; listed only with a compile section
+    {"id": "f", "description": "recompiles of {compile.n_samples} samples", "requires": "compile",
+     "metric": "compile.recompiles", "comparison": "==", "threshold": 0},
+    # 1.25 s <= 1 s: not met
+    {"id": "g", "description": "first epoch", "requires": "compile", "metric": "compile.first_s",
+     "comparison": "<=", "threshold": 1, "unit": "s"},
+    # 600 / 20 = 30 < 25: not met
+    {"id": "h", "description": "many", "requires": "many",
+     "metric": "workloads.tiny.systems.torch_eager.summary.median", "divided_by": "many.us",
+     "comparison": "<", "threshold": 25},
+]  # fmt: skip
+
+
+def test_evaluate_targets_judges_each_row_by_hand():
+    compile_ = {"n_samples": 37, "recompiles": 0, "first_s": 1.25}
+    rows = {t["id"]: t for t in bench.evaluate_targets(_results(compile=compile_, many={"us": 20.0}), _TABLE)}
+    assert {i: t["met"] for i, t in rows.items()} == {
+        "a": True,
+        "b": False,
+        "c": True,
+        "d": True,
+        "e": None,
+        "f": True,
+        "g": False,
+        "h": False,
+    }
+    assert [rows[i]["value"] for i in "abcdfgh"] == [60.0, 9.0, 0.25, 6.0, 0.0, 1.25, 30.0]
+    assert math.isnan(rows["e"]["value"]) and rows["e"]["detail"] == ""
+    assert rows["a"]["detail"] == "10.0 us" and rows["f"]["what"] == "recompiles of 37 samples"
+    assert [rows[i]["target"] for i in "acdfg"] == [">= 50x", ">= 20%", "> 5x", "0", "<= 1 s"]
+
+
+def test_evaluate_targets_leaves_out_rows_whose_section_did_not_run():
+    ids = [t["id"] for t in bench.evaluate_targets(_results(), _TABLE)]
+    assert ids == ["a", "b", "c", "d", "e"]
+
+
+# The reference run of benchmarks/RESULTS.md, as the results dict would hold it.
+_REFERENCE = {
+    "workloads": {
+        "tiny": {
+            "systems": {
+                "torch_eager": {"summary": {"median": 634.0}},
+                "flax_nnx": {"us_per_step": [1049.2]},
+                "jnn_step": {"vs_torch_eager": {"median": 7.387}, "vs_torch_presliced": {"median": 5.42},
+                             "us_per_step": [100.0]},
+                "jnn_epoch": {"vs_torch_eager": {"median": 29.801}, "vs_torch_presliced": {"median": 21.26}},
+            }
+        },
+        "seed": {"systems": {"jnn_epoch": {"vs_torch_eager": {"median": 2.502},
+                                           "vs_torch_presliced": {"median": 1.70}, "gflops": 121.4}}},
+        "wide": {"systems": {"jnn_epoch": {"vs_torch_eager": {"median": 1.028},
+                                           "vs_torch_presliced": {"median": 1.04}, "gflops": 266.4}}},
+    },
+    "matmul": {"peak_gflops": 373.1},
+    "many": {"n_models": 64, "train_many_us_per_model_step": {"median": 634.0 / 39.77},
+             "speedup_vs_sequential_train_model": {"median": 2.266}, "sequential_mode": "measured"},
+    "compile": {"first_epoch_s": 1.120, "first_epoch_time_s": 0.709, "first_epoch_s_warm_cache": 0.334,
+                "recompiles_after_first_epoch": 0, "n_samples": 6437, "batch_size": 128},
+    "memory": {"ratio": 1.172, "jnn_mb": 384.0, "torch_mb": 328.0},
+    "startup": {"steps": 2000, "import_jnnbasics_s": 0.581, "import_torch_s": 0.88, "init_s": 0.424,
+                "backend_s": 0.01, "init_s_warm_cache": 0.132, "process_ratio": 0.516,
+                "jnn_process_s": 1.74, "torch_process_s": 3.41, "jnn_process_s_warm_cache": 1.07},
+}  # fmt: skip
+
+# Its targets table, as RESULTS.md shows it.
+_REFERENCE_TABLE = """\
+| target | wanted | measured | met | detail |
+|---|---|---|---|---|
+| train_model tiny, speed-up vs PyTorch eager | >= 50x | 29.801 | NO | vs pre-sliced torch loop 21.26x |
+| train_model seed, speed-up vs PyTorch eager | >= 2.5x | 2.502 | yes | vs pre-sliced torch loop 1.70x |
+| train_model seed, fraction of matmul peak | >= 75% | 32.5% | NO | 121.4 of 373.1 GFLOP/s |
+| train_model wide, speed-up vs PyTorch eager | >= 1.3x | 1.028 | NO | vs pre-sliced torch loop 1.04x |
+| train_model wide, fraction of matmul peak | >= 90% | 71.4% | NO | 266.4 of 373.1 GFLOP/s |
+| train_step loop tiny, speed-up vs PyTorch eager | >= 10x | 7.387 | NO | vs pre-sliced torch loop 5.42x |
+| train_step loop tiny, speed-up vs Flax NNX nnx.jit | >= 5x | 10.492 | yes |  |
+| train_many 64 tiny, per model-step vs sequential PyTorch loop | >= 100x | 39.770 | NO | 15.94 us vs 634.0 us (torch_eager tiny median) |
+| train_many 64 tiny vs 64 sequential train_model runs | > 1x | 2.266 | yes | sequential measured |
+| compile: first seed epoch (call to end of epoch 1) | <= 1 s | 1.120 | NO | epoch_time[0] = 0.709 s; with a warm persistent cache 0.334 s |
+| compile: recompilations after epoch 1 (partial final batch) | 0 | 0.000 | yes | 6437 samples, batch 128 |
+| memory: peak RSS seed train_model / PyTorch loop | <= 1.5x | 1.172 | yes | 384 MB vs 328 MB |
+| start-up: import jnnbasics | <= 1 s | 0.581 | yes | import torch: 0.88 s |
+| start-up: init_mlp + Adam state, seed shape | <= 0.2 s | 0.424 | NO | backend start 0.01 s not included; warm persistent cache 0.132 s |
+| start-up: whole process, 2000-step tiny run / PyTorch script | <= 0.5x | 0.516 | NO | 1.74 s vs 3.41 s; warm persistent cache 1.07 s |"""
+
+
+def test_the_shipped_targets_table_reproduces_the_reference_report():
+    table = bench.load_targets(default_targets_path())
+    results = {**_REFERENCE, "targets": bench.evaluate_targets(_REFERENCE, table)}
+    assert bench.report.md_table(bench.target_rows(results)) == _REFERENCE_TABLE
+
+
+_ROW = {"id": "a", "description": "d", "metric": "m", "comparison": ">=", "threshold": 1}
 
 
 @pytest.mark.parametrize(
-    "template",
-    ["_IMPORT_SCRIPT", "_INIT_SCRIPT", "_JNN_TRAIN_SCRIPT", "_TORCH_TRAIN_SCRIPT", "_COMPILE_SCRIPT"],
+    ("content", "match"),
+    [
+        ("{", "is not valid JSON"),
+        (json.dumps({"targets": []}), "must hold a JSON list of rows, got dict"),
+        (json.dumps([{k: v for k, v in _ROW.items() if k != "metric"}]), "row 0 has no 'metric'"),
+        (json.dumps([{**_ROW, "treshold": 2}]), "row 0 has an unknown key 'treshold'"),
+        (json.dumps([{**_ROW, "comparison": "=>"}]), "comparison must be one of >= > <= < ==, got '=>'"),
+        (json.dumps([{**_ROW, "threshold": "1"}]), "'threshold' must be a number, got '1'"),
+        (json.dumps([{**_ROW, "unit": "ms"}]), "unit must be one of"),
+        (json.dumps([_ROW, _ROW]), "row 1: id 'a' is used twice"),
+    ],
 )
-def test_subprocess_scripts_format_to_valid_python(template):
-    src = getattr(bench, template).format(
-        module="jnnbasics",
-        sizes=[2, 4, 1],
-        path="/tmp/x.npz",
-        loss="bce_with_logits",
-        epochs=1,
-        bs=4,
-        threads=1,
-    )
-    compile(src, template, "exec")
+def test_load_targets_names_the_problem(tmp_path, content, match):
+    path = tmp_path / "targets.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match="load_targets: .*" + re.escape(match)):
+        bench.load_targets(path)
 
 
+def test_a_missing_targets_file_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--quick", "--targets", str(tmp_path / "none.json")])
+    assert exc.value.code == 2
+    assert "load_targets: cannot read" in capsys.readouterr().err
+
+
+def test_the_report_omits_the_targets_section_without_a_table():
+    meta = {"date": "d", "machine": {"cpu": "c", "cores": 1}, "device": "cpu", "load_before": "0"}
+    meta.update(command="python -m jnnbasics.bench", quick=True)
+    md = bench.markdown_report({"meta": meta, "workloads": {}})
+    assert "### Per optimizer step" in md and "Targets" not in md
+    assert bench.resolve_targets(None) == (bench.load_targets(default_targets_path()), default_targets_path())
+
+
+# --------------------------------------------------------------------------------------------
+# Command line and imports
+# --------------------------------------------------------------------------------------------
 def test_bad_workload_name_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exc:
         bench.main(["--quick", "--workloads", "huge"])
     assert exc.value.code == 2
     assert "--workloads must be a comma-separated subset of tiny,seed,wide" in capsys.readouterr().err
+
+
+def test_python_dash_m_jnnbasics_bench_runs_the_command_line(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["jnnbasics/bench/__main__.py", "--help"])
+    with pytest.raises(SystemExit) as exc:
+        runpy.run_module("jnnbasics.bench", run_name="__main__", alter_sys=True)
+    assert exc.value.code == 0
+    assert "--targets" in capsys.readouterr().out
+
+
+def test_importing_the_benchmark_imports_neither_torch_nor_matplotlib():
+    code = (
+        "import sys, jnnbasics; assert 'jnnbasics.bench' not in sys.modules; import jnnbasics.bench; "
+        "print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def _imports(path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from ((a.name, 0) for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            yield node.module or "", node.level
+
+
+def test_the_benchmark_uses_only_the_public_api_of_jnnbasics():
+    for path in BENCH_DIR.rglob("*.py"):
+        for module, level in _imports(path):
+            assert level <= 1, (path, module)  # nothing from ``..`` (the package's own modules)
+            if module.startswith("jnnbasics"):
+                assert module == "jnnbasics", (path, module)

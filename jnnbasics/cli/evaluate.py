@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..runs import PARAMS_CHOICES, Run, jsonable, load_run, outputs_metrics
+from ..run import Run, load_run, outputs_metrics
+from ..runs import PARAMS_CHOICES, jsonable
 from .report import fmt_metrics, split_metrics
 from .rundata import check_csv_unchanged, load_run_data
 

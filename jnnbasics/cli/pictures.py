@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..runs import Run
+from ..run import Run
 from .report import data_name
 from .rundata import RunData
 

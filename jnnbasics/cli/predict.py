@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from .._atomic import write_text_atomic
-from ..runs import PARAMS_CHOICES, load_run
+from ..run import load_run
+from ..runs import PARAMS_CHOICES
 from .common import CLIError
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..runs import Run, outputs_metrics
+from ..run import Run, outputs_metrics
 from .rundata import RunData
 
 _LOSS_AVERAGE = (

@@ -1,8 +1,8 @@
 """``jnnbasics train``: train an MLP and write a run folder; ``--resume`` continues one.
 
 The command is a thin layer over the library: ``train_model(checkpoint_dir=...)`` trains, saves
-and resumes (one mechanism, the same as from Python), :func:`jnnbasics.runs.save_run` writes the
-trained parameters, and :class:`jnnbasics.runs.Run` computes the reported metrics.
+and resumes (one mechanism, the same as from Python), :func:`jnnbasics.save_run` writes the
+trained parameters, and :class:`jnnbasics.Run` computes the reported metrics.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import runs
 from .._keys import seed_keys
+from ..run import Run, loss_targets, model_of, save_run
 from ..schedules import SCHEDULES
 from ..tasks import LOSS_OF_TASK
 from .common import (
@@ -217,43 +218,12 @@ def _saved_scalers(out: Path, cfg: dict[str, Any]):
 
 def _train_and_report(args, out: Path, cfg: dict[str, Any], data: RunData, x_scaler, y_scaler) -> int:
     """Train (resuming the folder's checkpoint if any), save the run, report its metrics."""
-    from ..data import transform
-    from ..training import train_model
-
-    model = runs.model_of(cfg)
-    prep = [
-        (transform(x_scaler, x), runs.loss_targets(data.task, y, y_scaler))
-        for x, y in ((data.x_train, data.y_train), (data.x_val, data.y_val))
-    ]
-    start = runs.checkpoint_epoch(out)
-    if start and not args.quiet:
-        print(f"resuming {out} from epoch {start}/{cfg['epochs']}", file=sys.stderr)
+    model = model_of(cfg)
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", RuntimeWarning)
-            result = train_model(
-                model,
-                prep[0],
-                prep[1],
-                key=seed_keys(cfg["seed"])[2],
-                epochs=cfg["epochs"],
-                learning_rate=cfg["lr"],
-                batch_size=cfg["batch_size"],
-                loss_type=cfg["loss_type"],
-                schedule=cfg["schedule"],
-                schedule_options=cfg["schedule_options"] or None,
-                lambda_l1=cfg["l1"],
-                lambda_l2=cfg["l2"],
-                patience=cfg["patience"],
-                progress=not args.quiet,
-                checkpoint_dir=out,
-                checkpoint_interval=1.0,
-            )
+        result = _train(args, out, cfg, model, data, x_scaler, y_scaler)
     except KeyboardInterrupt:
         return _interrupted(out, cfg)
-    for w in caught:
-        print(f"{PROG}: warning: {one_line(str(w.message))}", file=sys.stderr)
-    runs.save_run(
+    save_run(
         out,
         result,
         model,
@@ -264,18 +234,7 @@ def _train_and_report(args, out: Path, cfg: dict[str, Any], data: RunData, x_sca
         batch_size=cfg["batch_size"],
         config=cfg,
     )
-    run = runs.Run(
-        cfg,
-        model,
-        best_params=result.best_params,
-        last_params=result.state.params,
-        best_epoch=result.best_epoch,
-        last_epoch=len(result.history.get("train_loss", [])),
-        x_scaler=x_scaler,
-        y_scaler=y_scaler,
-        history=result.history,
-        path=out,
-    )
+    run = Run.from_result(result, model, cfg, x_scaler=x_scaler, y_scaler=y_scaler, path=out)
     metrics = _metrics(run, result, data)
     runs.write_json(out / runs.METRICS, metrics)
     pictures = [] if args.no_plots or not result.history.get("train_loss") else _pictures(out, run, data)
@@ -283,7 +242,44 @@ def _train_and_report(args, out: Path, cfg: dict[str, Any], data: RunData, x_sca
     return 0
 
 
-def _metrics(run: runs.Run, result, data: RunData) -> dict[str, Any]:
+def _train(args, out: Path, cfg: dict[str, Any], model, data: RunData, x_scaler, y_scaler):
+    """``train_model`` on the run's scaled data with the folder as its checkpoint; warnings as lines."""
+    from ..data import transform
+    from ..training import train_model
+
+    train, val = (
+        (transform(x_scaler, x), loss_targets(data.task, y, y_scaler))
+        for x, y in ((data.x_train, data.y_train), (data.x_val, data.y_val))
+    )
+    start = runs.checkpoint_epoch(out)
+    if start and not args.quiet:
+        print(f"resuming {out} from epoch {start}/{cfg['epochs']}", file=sys.stderr)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        result = train_model(
+            model,
+            train,
+            val,
+            key=seed_keys(cfg["seed"])[2],
+            epochs=cfg["epochs"],
+            learning_rate=cfg["lr"],
+            batch_size=cfg["batch_size"],
+            loss_type=cfg["loss_type"],
+            schedule=cfg["schedule"],
+            schedule_options=cfg["schedule_options"] or None,
+            lambda_l1=cfg["l1"],
+            lambda_l2=cfg["l2"],
+            patience=cfg["patience"],
+            progress=not args.quiet,
+            checkpoint_dir=out,
+            checkpoint_interval=1.0,
+        )
+    for w in caught:
+        print(f"{PROG}: warning: {one_line(str(w.message))}", file=sys.stderr)
+    return result
+
+
+def _metrics(run: Run, result, data: RunData) -> dict[str, Any]:
     return {
         "task": data.task,
         "epochs_run": len(result.history.get("train_loss", [])),
@@ -296,7 +292,7 @@ def _metrics(run: runs.Run, result, data: RunData) -> dict[str, Any]:
     }
 
 
-def _pictures(out: Path, run: runs.Run, data: RunData) -> list[str]:
+def _pictures(out: Path, run: Run, data: RunData) -> list[str]:
     from .pictures import draw_run_pictures
 
     return draw_run_pictures(out, run, data)

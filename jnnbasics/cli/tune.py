@@ -17,7 +17,8 @@ import numpy as np
 
 from .._atomic import write_text_atomic
 from .._keys import seed_keys
-from ..runs import loss_targets, write_json
+from ..run import loss_targets
+from ..runs import write_json
 from ..schedules import SCHEDULES
 from ..tasks import LOSS_OF_TASK
 from .common import (
