@@ -5,6 +5,7 @@ when used) and the command line in ``jnnbasics.cli``. Importing this package nev
 torch, scikit-learn or matplotlib.
 """
 
+from ._lockfile import LockedError
 from .activations import (
     ACTIVATIONS,
     gelu,
@@ -65,6 +66,7 @@ from .training import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "LockedError",
     "Run",
     "load_run",
     "save_run",

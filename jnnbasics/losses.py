@@ -120,51 +120,11 @@ def cross_entropy(
         if not 0.0 <= eps <= 1.0:
             fail(func, "label_smoothing", "in [0, 1]", repr(label_smoothing))
     check_choice(func, "reduction", reduction, REDUCTIONS)
-    n_classes = logits.shape[-1]
-    batch_shape = logits.shape[:-1]
     logp = jax.nn.log_softmax(logits, axis=-1)
-
     if jnp.issubdtype(labels.dtype, jnp.integer):
-        if labels.shape != batch_shape:
-            fail(
-                func,
-                "labels",
-                f"integer class indices of shape {batch_shape} (one per row of logits {logits.shape})",
-                f"shape {labels.shape}",
-            )
-        if not isinstance(labels, jax.core.Tracer) and labels.size:
-            lo, hi = int(np.min(labels)), int(np.max(labels))
-            if lo < 0 or hi >= n_classes:
-                fail(func, "labels", f"class indices in [0, {n_classes})", f"values in [{lo}, {hi}]")
-        nll = -jnp.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
-        smooth = -jnp.mean(logp, axis=-1)  # = (1/C) * sum_c -log p_c
-        loss = (1.0 - label_smoothing) * nll + label_smoothing * smooth
+        loss = _index_label_loss(logp, labels, label_smoothing)
     elif jnp.issubdtype(labels.dtype, jnp.floating):
-        if labels.shape != logits.shape:
-            if labels.shape == batch_shape:
-                fail(
-                    func,
-                    "labels",
-                    "integer class indices when of shape (batch,)",
-                    f"dtype {labels.dtype}",
-                    hint="cast with labels.astype(jnp.int32), or pass (batch, classes) probabilities",
-                    exc=TypeError,
-                )
-            if labels.shape[:-1] != batch_shape:
-                fail(
-                    func,
-                    "labels",
-                    f"probabilities of shape {logits.shape} (batch size {batch_shape} like logits)",
-                    f"shape {labels.shape}",
-                )
-            fail(
-                func,
-                "labels",
-                f"probabilities over {n_classes} classes, shape {logits.shape}",
-                f"shape {labels.shape} ({labels.shape[-1]} classes)",
-            )
-        target = labels.astype(logits.dtype) * (1.0 - label_smoothing) + label_smoothing / n_classes
-        loss = -jnp.sum(target * logp, axis=-1)
+        loss = _probability_label_loss(logp, labels, label_smoothing)
     else:
         fail(
             func,
@@ -174,6 +134,57 @@ def cross_entropy(
             exc=TypeError,
         )
     return _reduce(func, loss, reduction)
+
+
+def _index_label_loss(logp: Array, labels: Array, label_smoothing) -> Array:
+    """Per-row cross-entropy of integer class ``labels`` (batch,) against log-probabilities ``logp``."""
+    func, n_classes, batch_shape = "cross_entropy", logp.shape[-1], logp.shape[:-1]
+    if labels.shape != batch_shape:
+        fail(
+            func,
+            "labels",
+            f"integer class indices of shape {batch_shape} (one per row of logits {logp.shape})",
+            f"shape {labels.shape}",
+        )
+    if not isinstance(labels, jax.core.Tracer) and labels.size:
+        lo, hi = int(np.min(labels)), int(np.max(labels))
+        if lo < 0 or hi >= n_classes:
+            fail(func, "labels", f"class indices in [0, {n_classes})", f"values in [{lo}, {hi}]")
+    nll = -jnp.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
+    smooth = -jnp.mean(logp, axis=-1)  # = (1/C) * sum_c -log p_c
+    loss = (1.0 - label_smoothing) * nll + label_smoothing * smooth
+    return loss
+
+
+def _probability_label_loss(logp: Array, labels: Array, label_smoothing) -> Array:
+    """Per-row cross-entropy of class probabilities ``labels`` (batch, classes) against ``logp``."""
+    func, n_classes, batch_shape = "cross_entropy", logp.shape[-1], logp.shape[:-1]
+    if labels.shape != logp.shape:
+        if labels.shape == batch_shape:
+            fail(
+                func,
+                "labels",
+                "integer class indices when of shape (batch,)",
+                f"dtype {labels.dtype}",
+                hint="cast with labels.astype(jnp.int32), or pass (batch, classes) probabilities",
+                exc=TypeError,
+            )
+        if labels.shape[:-1] != batch_shape:
+            fail(
+                func,
+                "labels",
+                f"probabilities of shape {logp.shape} (batch size {batch_shape} like logits)",
+                f"shape {labels.shape}",
+            )
+        fail(
+            func,
+            "labels",
+            f"probabilities over {n_classes} classes, shape {logp.shape}",
+            f"shape {labels.shape} ({labels.shape[-1]} classes)",
+        )
+    target = labels.astype(logp.dtype) * (1.0 - label_smoothing) + label_smoothing / n_classes
+    loss = -jnp.sum(target * logp, axis=-1)
+    return loss
 
 
 @jax.custom_jvp

@@ -165,8 +165,8 @@ class Run:
 
         Args:
             x: inputs of shape (n, features).
-            y: targets of shape (n,): class names (or the raw labels the run was trained on), or
-                regression values.
+            y: targets of shape (n,): class names (numbers compare by value when the class names
+                are numbers, e.g. 0/1 labels), or regression values.
         """
         out = self.outputs(x)
         return outputs_metrics(self, out, self.targets(y))
@@ -368,7 +368,8 @@ def save_run(
         class_names: names of the classes (default ``"0", "1", ...``).
         features: names of the inputs (default ``x1, x2, ...``).
         batch_size: the batch size the loss is averaged over in ``evaluate`` (as in training).
-        config: more entries for ``config.json`` (e.g. how the run was made).
+        config: more entries for ``config.json`` (e.g. how the run was made; ``target_column``, the
+            CSV column ``jnnbasics evaluate --csv`` reads the targets from, default ``"target"``).
 
     Returns:
         The folder, as a ``Path``.
@@ -383,7 +384,7 @@ def save_run(
     cfg = run_config(
         model, loss_type=loss_type, features=features, class_names=class_names, batch_size=batch_size
     )
-    cfg = {**(config or {}), **cfg}
+    cfg = {"target_column": "target", **(config or {}), **cfg}
     if x_scaler is None:
         n = len(cfg["features"])
         x_scaler = ScalerState(jnp.zeros((n,), jnp.float32), jnp.ones((n,), jnp.float32))

@@ -1,6 +1,6 @@
-"""The run folder: one documented format, read and written only here.
+"""The run folder: one documented format; its files are read and written only through this module.
 
-A run folder (written by ``jnnbasics train``, by :func:`save_run`, and — its training checkpoint —
+A run folder (written by ``jnnbasics train``, by :func:`jnnbasics.run.save_run`, and — its training checkpoint —
 by ``train_model(checkpoint_dir=...)``) holds::
 
     config.json        what the run is: format/version, task, loss, model (layer sizes, activation,
@@ -70,7 +70,7 @@ def run_lock(folder: str | os.PathLike) -> Iterator[Path]:
     """Hold the run folder's lock (one writer per run); re-entrant within a process.
 
     Raises:
-        jnnbasics._lockfile.LockedError: another live process is writing the run.
+        jnnbasics.LockedError: another live process is writing the run.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

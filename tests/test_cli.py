@@ -199,7 +199,10 @@ def test_run_folder_files_are_valid(trained):
     assert metrics["params"] == "best" and metrics["reported_epoch"] == metrics["best_epoch"]
     meta = read_checkpoint_metadata(out / "checkpoint.ckpt")
     assert meta["epoch"] == 4 and len(meta["history"]["train_loss"]) == 4
-    assert meta["run"]["model"]["layer_sizes"] == [2, 64, 32, 1] and meta["run"]["loss_type"] == "bce_with_logits"
+    assert (
+        meta["run"]["model"]["layer_sizes"] == [2, 64, 32, 1]
+        and meta["run"]["loss_type"] == "bce_with_logits"
+    )
     assert read_checkpoint_metadata(out / "last.ckpt")["epoch"] == 4
     assert read_checkpoint_metadata(out / "best.ckpt")["epoch"] == metrics["best_epoch"]
     for png in ("history.png", "decision_boundary.png", "confusion_matrix.png"):

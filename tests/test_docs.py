@@ -66,7 +66,7 @@ def run_document(path: Path) -> int:
     return ran
 
 
-@pytest.mark.parametrize("name", ["tutorial.md", "scaling.md"])
+@pytest.mark.parametrize("name", ["tutorial.md", "scaling.md", "architecture.md"])
 def test_document_code_runs(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ran = run_document(DOCS / name)

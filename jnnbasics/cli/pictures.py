@@ -25,7 +25,6 @@ def draw_run_pictures(out: Path, run: Run, data: RunData) -> list[str]:
     fig = viz.plot_training_history(run.history, title=f"Training history ({data_name(cfg)})")
     viz.save_figure(fig, out / "history.png")
     names = ["history.png"]
-    val_out = run.outputs(data.x_val)
     if data.task == "regression":
         fig = viz.plot_predictions(data.y_val, run.predict(data.x_val))
         viz.save_figure(fig, out / "predictions.png")
@@ -44,7 +43,7 @@ def draw_run_pictures(out: Path, run: Run, data: RunData) -> list[str]:
         names.append("decision_boundary.png")
     from ..metrics import predicted_class
 
-    pred = np.asarray(predicted_class(val_out, run.loss_type))
+    pred = np.asarray(predicted_class(run.outputs(data.x_val), run.loss_type))
     fig = viz.plot_confusion_matrix(data.y_val, pred, class_names=data.class_names)
     fig.axes[0].set_title(f"Confusion matrix (validation, {len(pred)} rows)")
     viz.save_figure(fig, out / "confusion_matrix.png")

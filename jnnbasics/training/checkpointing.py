@@ -20,7 +20,7 @@ import jax
 import numpy as np
 
 from .._checks import fail
-from ..checkpoint import CheckpointCorruptError, load_checkpoint, save_checkpoint
+from ..checkpoint import CheckpointCorruptError, load_checkpoint, read_checkpoint_metadata, save_checkpoint
 from ..data import key_bits
 from ..runs import CHECKPOINT, jsonable
 from .callbacks import Callback
@@ -45,6 +45,7 @@ def fingerprint(model, setup, hp: dict, params: Any) -> dict[str, Any]:
     """What a checkpoint must share with the run that resumes it, keyed by ``train_model``'s arguments."""
     cfg = setup.cfg
     apply_name = getattr(model.apply, "__qualname__", type(model.apply).__name__)
+    init_name = getattr(model.init, "init", getattr(model.init, "__qualname__", type(model.init).__name__))
     return {
         "version": FINGERPRINT_VERSION,
         "model": {
@@ -52,6 +53,7 @@ def fingerprint(model, setup, hp: dict, params: Any) -> dict[str, Any]:
             "activation": model.activation,
             "dropout_rate": float(model.dropout_rate),
             "apply": apply_name,
+            "init": init_name,
         },
         "loss_type": cfg.loss_type,
         "batch_size": cfg.batch_size,
@@ -94,8 +96,8 @@ class RunCheckpoint(Callback):
         """Resume ``loop`` from the checkpoint, if there is one (after checking it is this run's)."""
         if not self.path.exists():
             return
+        self._check(read_checkpoint_metadata(self.path), loop.epochs)  # before the tree: say what differs
         tree, meta = load_checkpoint(self.path, {"state": loop.state, "best": loop.state.params})
-        self._check(meta, loop.epochs)
         epoch = int(meta["epoch"])
         loop.state, loop.epoch = tree["state"], epoch
         loop.history.clear()
@@ -109,6 +111,14 @@ class RunCheckpoint(Callback):
 
     def _check(self, meta: dict, epochs: int) -> None:
         saved = meta.get("run", {})
+        if saved.get("version") != FINGERPRINT_VERSION:
+            fail(
+                "train_model",
+                "checkpoint_dir",
+                "a folder whose checkpoint this version of jnnbasics can resume",
+                f"{str(self.path)!r}, written by an older jnnbasics",
+                hint="use another checkpoint_dir (the old checkpoint was left as it is)",
+            )
         diff = sorted(
             k for k in set(saved) | set(self.fingerprint) if saved.get(k) != self.fingerprint.get(k)
         )

@@ -20,8 +20,6 @@ from .epoch import ModelForward, fresh_state, lr_for_epoch, run_epoch_jit, trace
 from .history import Loop, append_logs, epoch_logs
 from .setup import RunSetup, prepare_run
 
-Callback = Callable[[int, dict, TrainState], Any]
-
 
 class TrainResult(NamedTuple):
     """What :func:`train_model` returns.
@@ -238,8 +236,8 @@ def _run(
             if logs is None:
                 break
             for cb in callbacks:
-                if cb.on_epoch_end(loop, logs):
-                    loop.stopped = True
+                if cb.on_epoch_end(loop, logs) and not loop.stopped:
+                    loop.stop("callback")
     finally:
         for cb in callbacks:
             cb.on_train_end(loop)
