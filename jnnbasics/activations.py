@@ -106,7 +106,10 @@ def log_softmax(x: Array, axis: int = -1) -> Array:
 
 
 def leaky_relu(x: Array, negative_slope: float = 0.01) -> Array:
-    """Leaky ReLU: ``x`` for ``x >= 0``, ``negative_slope * x`` otherwise (``torch.nn.LeakyReLU``).
+    """Leaky ReLU: ``x`` for ``x > 0``, ``negative_slope * x`` otherwise (``torch.nn.LeakyReLU``).
+
+    The gradient at exactly 0 is ``negative_slope``, as PyTorch's (its backward tests ``x > 0``;
+    ``jax.nn.leaky_relu`` tests ``x >= 0`` and gives 1), just as :func:`relu`'s is 0 there.
 
     Args:
         x: array of any shape.
@@ -119,7 +122,8 @@ def leaky_relu(x: Array, negative_slope: float = 0.01) -> Array:
         >>> leaky_relu(jnp.array([-1.0, 1.0]), 0.1)
         Array([-0.1,  1. ], dtype=float32)
     """
-    return jax.nn.leaky_relu(x, negative_slope=negative_slope)
+    x = jnp.asarray(x)
+    return jnp.where(x > 0, x, negative_slope * x)
 
 
 def gelu(x: Array, approximate: bool = False) -> Array:
