@@ -129,6 +129,44 @@ def test_interrupted_run_resumes_like_the_uninterrupted_one(tmp_path, moons, cas
     assert_trees_close(resumed.state.params, full.state.params)
 
 
+def ctrl_c_in_writes(monkeypatch, calls: set[int]):
+    """Make the checkpoint writer raise KeyboardInterrupt (Ctrl-C mid-save) on these 1-based calls."""
+    import jnnbasics.checkpoint as checkpoint
+
+    real, count = checkpoint.write_bytes_atomic, [0]
+
+    def write(path, data):
+        count[0] += 1
+        if count[0] in calls:
+            raise KeyboardInterrupt
+        return real(path, data)
+
+    monkeypatch.setattr(checkpoint, "write_bytes_atomic", write)
+
+
+@pytest.mark.parametrize(
+    "calls, held",
+    [({3}, 3), ({3, 4}, 2)],
+    ids=["save-retried-at-exit", "both-saves-interrupted"],
+)
+def test_ctrl_c_during_a_save_leaves_a_true_checkpoint(tmp_path, moons, monkeypatch, calls, held):
+    """Ctrl-C while epoch 3 is written: the loop's exit writes it again (or, interrupted too, the file
+    keeps epoch 2); either way its label equals its contents and resuming equals the full run."""
+    model = jnb.mlp(SIZES, loss_type=BCE)
+    full = fit(model, moons, tmp_path / "full", epochs=6)
+    ctrl_c_in_writes(monkeypatch, calls)
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, moons, tmp_path / "cut", epochs=6)
+    monkeypatch.undo()
+    assert not [p for p in (tmp_path / "cut").iterdir() if ".tmp" in p.name]  # no temp file left
+    meta = ckpt_meta(tmp_path / "cut")
+    assert meta["epoch"] == held and len(meta["history"]["train_loss"]) == held
+    assert_trees_close(meta["history"]["train_loss"], full.history["train_loss"][:held])
+    resumed = fit(model, moons, tmp_path / "cut", epochs=6)
+    assert_trees_close(without_time(resumed.history), without_time(full.history))
+    assert_trees_close(resumed.params, full.params)
+
+
 @pytest.mark.parametrize("dropout", [0.0, 0.2], ids=["mlp", "dropout"])
 def test_more_epochs_extend_a_finished_run(tmp_path, moons, dropout):
     model = jnb.mlp(SIZES, dropout_rate=dropout, loss_type=BCE)
