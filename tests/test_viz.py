@@ -1,58 +1,78 @@
-"""Tests for jnnbasics.viz: the pictures are rendered and read back, pixel by pixel where it matters.
+"""Tests for jnnbasics.viz's plots: the pictures are rendered and read back, pixel by pixel where it matters.
 
-Oracles: closed forms (which half-plane a grid point lies in, activation formulas) and scikit-learn
-(confusion matrix, R², RMSE, MAE).
+Oracles: closed forms (which side of a known line a point lies on, activation formulas, hand-built
+histories whose best epoch is known), matplotlib's documented tab10 palette for the class colours,
+and scikit-learn (confusion matrix, R², RMSE). pyplot's figure registry, saving and import hygiene
+are in test_viz_figures.py.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
+import matplotlib
 import numpy as np
 import pytest
 from helpers import assert_close
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from jnnbasics import viz
+
+matplotlib.use("Agg")  # before pyplot is first imported: the plots made without ax= go through pyplot
+
+TAB10 = np.asarray(matplotlib.colormaps["tab10"].colors)[:, :3]
+
+
+@pytest.fixture(autouse=True)
+def _close_pyplot_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
 
 # --------------------------------------------------------------------------------------------------
 # reading pictures back
 
 
 def render(fig: Figure) -> np.ndarray:
-    """Draw ``fig`` with Agg and return its pixels as an (height, width, 4) uint8 array."""
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba()).copy()
+    """Draw ``fig`` and return its pixels as an (height, width, 4) uint8 array."""
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba()).copy()
 
 
 def pixel(rgba: np.ndarray, ax, x: float, y: float) -> np.ndarray:
     """RGB (0..1) of the pixel showing data point (x, y) of ``ax`` (after the figure was drawn)."""
     col, row_from_bottom = ax.transData.transform((x, y))
     row = rgba.shape[0] - 1 - int(row_from_bottom)
+    assert 0 <= row < rgba.shape[0] and 0 <= col < rgba.shape[1], f"({x}, {y}) is outside the picture"
     return rgba[row, int(col), :3] / 255.0
 
 
-def region_colours(ax) -> np.ndarray:
-    """The on-screen colour of each class's region: its colormap colour blended over white."""
-    image = ax.images[0]
-    n = image.norm.Ncmap
-    rgb = np.array([image.cmap(image.norm(k))[:3] for k in range(n)])
-    alpha = image.get_alpha()
-    return alpha * rgb + (1.0 - alpha) * 1.0
+def class_at(rgba: np.ndarray, ax, x: float, y: float, n_classes: int = 10) -> int:
+    """The class whose tab10 colour, paled over white, has the hue of the pixel at data point (x, y).
+
+    A pale colour is ``1 - a * (1 - c)`` for some ``a``: its distance from white points the way of
+    ``1 - c``, whatever ``a`` is. The class is the one whose direction is closest (cosine).
+    """
+    away = 1.0 - pixel(rgba, ax, x, y)
+    assert np.linalg.norm(away) > 0.05, f"({x}, {y}) is white: no region drawn there"
+    dirs = 1.0 - TAB10[:n_classes]
+    cos = dirs @ away / (np.linalg.norm(dirs, axis=1) * np.linalg.norm(away))
+    return int(np.argmax(cos))
 
 
-def class_at(rgba: np.ndarray, ax, x: float, y: float) -> int:
-    """The class whose region colour is nearest to the pixel at data point (x, y)."""
-    colours = region_colours(ax)
-    distances = np.linalg.norm(colours - pixel(rgba, ax, x, y), axis=1)
-    return int(np.argmin(distances))
+def scatter(ax, name: str):
+    """The scatter of the ``"training"`` or ``"validation"`` points."""
+    found = [c for c in ax.collections if c.get_label() == name]
+    assert len(found) == 1, f"{len(found)} scatters labelled {name!r}"
+    return found[0]
+
+
+def legend_texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -109,26 +129,32 @@ def test_decision_boundary_splits_plane_at_zero(apply_fn, output):
     fig = viz.plot_decision_boundary(apply_fn, HALF_PLANE, x, y, resolution=40, output=output)
     ax = fig.axes[0]
     rgba = render(fig)
-    for y_probe in (-1.8, 0.0, 2.2):  # 0.25 is over a grid cell away from the boundary (cells ~0.15 wide)
-        for x_probe in (0.25, 1.2, 2.8):
+    for y_probe in (-1.15, 0.0, 1.65):  # the plot spans [-1.25, 1.75] (range [-1, 1.5] + 10%)
+        for x_probe in (0.15, 1.2, 2.3):
             assert class_at(rgba, ax, -x_probe, y_probe) == 0, (-x_probe, y_probe)
             assert class_at(rgba, ax, x_probe, y_probe) == 1, (x_probe, y_probe)
-    # the two regions really are different colours on screen, not the same colour twice
-    assert np.linalg.norm(pixel(rgba, ax, -0.5, 0.0) - pixel(rgba, ax, 0.5, 0.0)) > 0.1
 
 
-def test_decision_boundary_grid_classes_match_closed_form():
-    """The drawn class image equals (grid x0 > 0) on the documented grid, and is not transposed."""
-    x, y = two_class_data()
-    res, pad = 25, 0.5
-    fig = viz.plot_decision_boundary(logit_apply, HALF_PLANE, x, y, resolution=res, padding=pad)
-    image = np.asarray(fig.axes[0].images[0].get_array())
-    gx = np.linspace(x[:, 0].min() - pad, x[:, 0].max() + pad, res).astype(np.float32)
-    expected = np.broadcast_to((gx > 0).astype(int), (res, res))  # row = feature 2, column = feature 1
-    np.testing.assert_array_equal(image, expected)
+def tilted_apply(params, x):
+    return (x[:, 1] - 0.4 * x[:, 0] - 0.13)[:, None]  # class 1 above the line x1 = 0.4 x0 + 0.13
+
+
+def test_decision_boundary_edges_are_smooth_between_grid_points():
+    """On a 12 x 12 grid (cells ~0.4 wide) points 0.1 from a tilted line are on the right side.
+
+    One colour per grid cell (nearest neighbour) would put a staircase across the line, with steps
+    as large as a cell: many of these probes would fall on the wrong side.
+    """
+    x = np.array([[-2.0, -2.0], [2.0, 2.0], [-2.0, 2.0], [2.0, -2.0]])
+    y = np.array([0, 1, 1, 0])
+    fig = viz.plot_decision_boundary(tilted_apply, None, x, y, resolution=12, margin=0.0)
     ax = fig.axes[0]
-    assert ax.get_xlim() == pytest.approx((x[:, 0].min() - pad, x[:, 0].max() + pad))
-    assert ax.get_ylim() == pytest.approx((x[:, 1].min() - pad, x[:, 1].max() + pad))
+    rgba = render(fig)
+    normal = np.array([-0.4, 1.0]) / math.hypot(0.4, 1.0)  # points to class 1
+    for x0 in np.linspace(-1.8, 1.8, 37):
+        on_line = np.array([x0, 0.4 * x0 + 0.13])
+        assert class_at(rgba, ax, *(on_line + 0.1 * normal)) == 1, x0
+        assert class_at(rgba, ax, *(on_line - 0.1 * normal)) == 0, x0
 
 
 def quadrant_apply(params, x):
@@ -138,17 +164,17 @@ def quadrant_apply(params, x):
 
 
 def test_decision_boundary_four_quadrants_orientation():
-    """Four classes by quadrant on an asymmetric plane: catches a flipped or transposed image."""
+    """Four classes by quadrant on an asymmetric plane: catches a flipped or transposed picture."""
     x = np.array([[-1.0, -2.0], [3.0, -2.0], [-1.0, 1.0], [3.0, 1.0], [2.5, 0.8]])
     y = np.array([0, 1, 2, 3, 3])
     fig = viz.plot_decision_boundary(quadrant_apply, jnp.float32(1.0), x, y, resolution=50)
     ax = fig.axes[0]
     rgba = render(fig)
-    assert class_at(rgba, ax, -0.6, -0.6) == 0
-    assert class_at(rgba, ax, 0.6, -0.6) == 1
-    assert class_at(rgba, ax, -0.6, 0.6) == 2
-    assert class_at(rgba, ax, 0.6, 0.6) == 3
-    assert class_at(rgba, ax, 3.5, -2.5) == 1
+    assert class_at(rgba, ax, -0.6, -0.6, 4) == 0
+    assert class_at(rgba, ax, 0.6, -0.6, 4) == 1
+    assert class_at(rgba, ax, -0.6, 0.6, 4) == 2
+    assert class_at(rgba, ax, 0.6, 0.6, 4) == 3
+    assert class_at(rgba, ax, 3.3, -2.2, 4) == 1
 
 
 def bands_apply(params, x):
@@ -165,25 +191,84 @@ def test_decision_boundary_three_classes(softmax):
     fig = viz.plot_decision_boundary(apply_fn, centres, x, y, resolution=60)
     ax = fig.axes[0]
     rgba = render(fig)
-    assert len(region_colours(ax)) == 3
-    for x_probe, cls in [(-2.0, 0), (-1.3, 0), (-0.7, 1), (0.0, 1), (0.7, 1), (1.3, 2), (2.0, 2)]:
-        assert class_at(rgba, ax, x_probe, 0.0) == cls, x_probe
+    assert legend_texts(ax)[:3] == ["class 0", "class 1", "class 2"]
+    for x_probe, cls in [(-2.0, 0), (-1.1, 0), (-0.9, 1), (0.0, 1), (0.9, 1), (1.1, 2), (2.0, 2)]:
+        assert class_at(rgba, ax, x_probe, 0.0, 3) == cls, x_probe
 
 
-def test_decision_boundary_scatter_coloured_by_true_class():
+def test_decision_boundary_legend_names_classes_and_point_sets():
+    x, y = two_class_data()
+    x_val, y_val = np.array([[-1.0, -1.0], [1.0, 1.5]]), np.array([0, 1])
+    fig = viz.plot_decision_boundary(
+        logit_apply, HALF_PLANE, x, y, x_val=x_val, y_val=y_val, class_names=["cat", "dog"], resolution=10
+    )
+    ax = fig.axes[0]
+    assert legend_texts(ax) == ["cat", "dog", "training: 6", "validation: 2"]
+    swatches = ax.get_legend().legend_handles[:2]
+    for k, handle in enumerate(swatches):  # the legend colour of each class is its tab10 colour
+        np.testing.assert_allclose(matplotlib.colors.to_rgb(handle.get_markerfacecolor()), TAB10[k])
+    default = viz.plot_decision_boundary(logit_apply, HALF_PLANE, x, y, resolution=10).axes[0]
+    assert legend_texts(default) == ["class 0", "class 1", "training: 6"]
+
+
+def test_decision_boundary_points_show_the_truth_with_a_marker_per_set():
     x, y = two_class_data()
     y = 1 - y  # deliberately opposite to the model: the points must show the truth, not the model
-    fig = viz.plot_decision_boundary(logit_apply, HALF_PLANE, x, y, resolution=20)
+    x_val, y_val = np.array([[-0.5, 0.5], [0.5, -0.5], [0.7, 0.7]]), np.array([1, 0, 0])
+    fig = viz.plot_decision_boundary(logit_apply, HALF_PLANE, x, y, x_val=x_val, y_val=y_val, resolution=20)
     ax = fig.axes[0]
-    scatter = ax.collections[0]
-    np.testing.assert_array_equal(scatter.get_offsets(), x)
-    np.testing.assert_array_equal(scatter.get_array(), y)
-    image = ax.images[0]
-    assert scatter.cmap is image.cmap and scatter.norm is image.norm
-    assert np.all(scatter.get_edgecolors()[:, :3] == 0.0)  # black edges
+    train, val = scatter(ax, "training"), scatter(ax, "validation")
+    np.testing.assert_array_equal(train.get_offsets(), x)
+    np.testing.assert_array_equal(train.get_array(), y)
+    np.testing.assert_array_equal(val.get_offsets(), x_val)
+    np.testing.assert_array_equal(val.get_array(), y_val)
+    assert np.all(train.get_edgecolors()[:, :3] == 0.0)  # black edges
+    # different markers: a circle is a many-vertex path, the triangle has 3 corners (+ closing)
+    assert len(train.get_paths()[0].vertices) > 8 and len(val.get_paths()[0].vertices) <= 5
+    # a point's face colour is its class's tab10 colour
+    rgba = render(fig)
+    assert rgba is not None
+    np.testing.assert_allclose(train.get_facecolors()[:, :3], TAB10[y])
 
 
-def test_decision_boundary_batches_match_one_shot_and_respect_batch_size():
+def test_decision_boundary_subsamples_large_sets_with_a_seed():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(5000, 2))
+    y = (x[:, 0] > 0).astype(int)
+    x_val, y_val = rng.normal(size=(120, 2)), rng.integers(0, 2, 120)
+
+    def draw(seed):
+        fig = viz.plot_decision_boundary(
+            logit_apply, HALF_PLANE, x, y, x_val=x_val, y_val=y_val, max_points=300, seed=seed, resolution=10
+        )
+        return fig.axes[0]
+
+    ax = draw(0)
+    shown = np.asarray(scatter(ax, "training").get_offsets())
+    assert shown.shape == (300, 2)
+    rows = {tuple(r) for r in x}
+    assert all(tuple(r) in rows for r in shown) and len({tuple(r) for r in shown}) == 300  # distinct rows
+    assert len(scatter(ax, "validation").get_offsets()) == 120  # under max_points: all of it
+    assert legend_texts(ax)[2:] == ["training: 300 of 5,000 shown", "validation: 120"]
+    np.testing.assert_array_equal(scatter(draw(0), "training").get_offsets(), shown)  # same seed, same
+    assert not np.array_equal(scatter(draw(1), "training").get_offsets(), shown)
+    everything = viz.plot_decision_boundary(logit_apply, HALF_PLANE, x, y, max_points=None, resolution=10)
+    assert len(scatter(everything.axes[0], "training").get_offsets()) == 5000
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.1, 0.25])
+def test_decision_boundary_extent_is_the_data_range_plus_a_margin(margin):
+    x, y = two_class_data()  # x0 in [-2, 2], x1 in [-1, 1.5]
+    x_val, y_val = np.array([[3.0, -2.0]]), np.array([1])  # widens both ranges: [-2, 3], [-2, 1.5]
+    fig = viz.plot_decision_boundary(
+        logit_apply, HALF_PLANE, x, y, x_val=x_val, y_val=y_val, margin=margin, resolution=10
+    )
+    ax = fig.axes[0]
+    assert ax.get_xlim() == pytest.approx((-2.0 - 5.0 * margin, 3.0 + 5.0 * margin))
+    assert ax.get_ylim() == pytest.approx((-2.0 - 3.5 * margin, 1.5 + 3.5 * margin))
+
+
+def test_decision_boundary_batches_compile_once_and_match_one_shot():
     x, y = two_class_data()
     seen = []
 
@@ -195,9 +280,7 @@ def test_decision_boundary_batches_match_one_shot_and_respect_batch_size():
     batched = viz.plot_decision_boundary(counting_apply, HALF_PLANE, x, y, resolution=res, batch_size=128)
     assert seen == [(128, 2)], "one compilation, never more than batch_size rows"
     one_shot = viz.plot_decision_boundary(two_logits_apply, HALF_PLANE, x, y, resolution=res, batch_size=900)
-    np.testing.assert_array_equal(
-        np.asarray(batched.axes[0].images[0].get_array()), np.asarray(one_shot.axes[0].images[0].get_array())
-    )
+    np.testing.assert_array_equal(render(batched), render(one_shot))
 
 
 def test_decision_boundary_calls_apply_with_float32():
@@ -214,24 +297,28 @@ def test_decision_boundary_calls_apply_with_float32():
 
 def test_decision_boundary_accepts_column_and_one_hot_labels():
     x, y = two_class_data()
-    ref = viz.plot_decision_boundary(logit_apply, HALF_PLANE, x, y, resolution=10).axes[0].collections[0]
     for labels in (y.reshape(-1, 1).astype(np.float32), np.eye(2)[y]):
         fig = viz.plot_decision_boundary(logit_apply, HALF_PLANE, x, labels, resolution=10)
-        np.testing.assert_array_equal(fig.axes[0].collections[0].get_array(), ref.get_array())
+        np.testing.assert_array_equal(scatter(fig.axes[0], "training").get_array(), y)
 
 
 def test_decision_boundary_draws_into_given_axes():
+    import matplotlib.pyplot as plt
+
     x, y = two_class_data()
     fig = Figure()
     left, right = fig.subplots(1, 2)
+    before = plt.get_fignums()
     assert viz.plot_decision_boundary(logit_apply, HALF_PLANE, x, y, ax=right, resolution=10) is fig
-    assert len(right.images) == 1 and len(left.images) == 0
+    assert len(right.collections) >= 2 and len(left.collections) == 0
+    assert plt.get_fignums() == before  # no pyplot figure made
 
 
 def test_decision_boundary_warns_on_sigmoid_outputs_read_as_logits():
     x, y = two_class_data()
-    with pytest.warns(UserWarning, match="output='probabilities'"):
+    with pytest.warns(UserWarning, match="output='probabilities'") as record:
         viz.plot_decision_boundary(sigmoid_apply, HALF_PLANE, x, y, resolution=10)
+    assert record[0].filename == __file__  # the warning points at the caller's line
 
 
 def test_decision_boundary_errors():
@@ -247,12 +334,32 @@ def test_decision_boundary_errors():
         f(logit_apply, HALF_PLANE, x, y + 0.5)
     with pytest.raises(ValueError, match="x must be finite"):
         f(logit_apply, HALF_PLANE, np.where(x == 2.0, np.nan, x), y)
+    with pytest.raises(ValueError, match=r"x_val must be an array of shape \(n, 2\)"):
+        f(logit_apply, HALF_PLANE, x, y, x_val=np.zeros((2, 3)), y_val=[0, 1])
+    with pytest.raises(ValueError, match=r"y_val must be one class per row of x_val \(2 rows\)"):
+        f(logit_apply, HALF_PLANE, x, y, x_val=np.zeros((2, 2)), y_val=[0])
+    with pytest.raises(ValueError, match="plot_decision_boundary: y_val must be given together with x_val"):
+        f(logit_apply, HALF_PLANE, x, y, x_val=x)
+    with pytest.raises(ValueError, match="x_val must be given together with y_val, got None"):
+        f(logit_apply, HALF_PLANE, x, y, y_val=y)
+    with pytest.raises(ValueError, match=r"class_names must be one name per class \(2: .*got 1"):
+        f(logit_apply, HALF_PLANE, x, y, class_names=["only"], resolution=5)
+    with pytest.raises(TypeError, match="class_names must be a sequence of names"):
+        f(logit_apply, HALF_PLANE, x, y, class_names="ab", resolution=5)
     with pytest.raises(ValueError, match="output must be one of 'auto', 'logits', 'probabilities'"):
         f(logit_apply, HALF_PLANE, x, y, output="softmax")
     with pytest.raises(ValueError, match="resolution must be at least 2"):
         f(logit_apply, HALF_PLANE, x, y, resolution=1)
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         f(logit_apply, HALF_PLANE, x, y, batch_size=0)
+    with pytest.raises(ValueError, match="max_points must be a positive integer"):
+        f(logit_apply, HALF_PLANE, x, y, max_points=0)
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        f(logit_apply, HALF_PLANE, x, y, seed=-1)
+    with pytest.raises(ValueError, match="margin must be a finite number >= 0"):
+        f(logit_apply, HALF_PLANE, x, y, margin=-0.1)
+    with pytest.raises(TypeError, match="plot_decision_boundary: ax must be a matplotlib Axes"):
+        f(logit_apply, HALF_PLANE, x, y, ax=Figure())
     with pytest.raises(ValueError, match=r"apply_fn\(params, x\) must be an array of shape"):
         f(lambda p, x: x[:, :, None] * jnp.ones(3), HALF_PLANE, x, y, resolution=5)
     with pytest.raises(ValueError, match=r"outputs must be in \[0, 1\] for output='probabilities'"):
@@ -264,26 +371,92 @@ def test_decision_boundary_errors():
 # --------------------------------------------------------------------------------------------------
 # training history
 
+# A run whose validation loss is lowest at epoch 7 (by construction) and whose losses span < 1 decade.
+VAL = [1.0, 0.8, 0.6, 0.5, 0.45, 0.42, 0.40, 0.41, 0.43, 0.47]
+TRAIN = [0.9, 0.7, 0.5, 0.4, 0.35, 0.3, 0.27, 0.25, 0.23, 0.22]
+
+
+def lines_by_label(ax) -> dict:
+    return {line.get_label(): line for line in ax.get_lines()}
+
 
 def test_history_lines_hold_the_values():
     history = {"train_loss": [0.9, 0.5, 0.3, 0.25], "val_loss": [1.0, 0.6, 0.45, 0.44], "lr": [0.1] * 4}
-    fig = viz.plot_training_history(history)
+    fig = viz.plot_training_history(history, best_epoch=False)
     ax = fig.axes[0]
-    lines = {line.get_label(): line for line in ax.get_lines()}
+    lines = lines_by_label(ax)
     assert set(lines) == {"Training Loss", "Validation Loss"}
     np.testing.assert_array_equal(lines["Training Loss"].get_ydata(), history["train_loss"])
     np.testing.assert_array_equal(lines["Validation Loss"].get_ydata(), history["val_loss"])
     np.testing.assert_array_equal(lines["Training Loss"].get_xdata(), [1, 2, 3, 4])
     assert ax.get_xlabel() == "Epoch" and ax.get_ylabel() == "Loss" and ax.get_title() == "Training History"
     assert ax.get_yscale() == "linear"
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Training Loss", "Validation Loss"]
+    assert legend_texts(ax) == ["Training Loss", "Validation Loss"]
+    assert len(fig.axes) == 1  # no accuracy in this history: no second axes
 
 
-def test_history_log_scale_and_jax_arrays():
-    history = {"train_loss": jnp.array([1.0, 0.1, 0.01]), "val_loss": np.array([1.5, 0.2, 0.05])}
-    ax = viz.plot_training_history(history, log_scale=True, title="run 7").axes[0]
-    assert ax.get_yscale() == "log" and ax.get_title() == "run 7"
-    assert_close(ax.get_lines()[0].get_ydata(), np.array([1.0, 0.1, 0.01]), np.float32)
+def test_history_accuracy_on_a_second_axis():
+    acc = {"train_accuracy": [0.5, 0.7, 0.8, 0.9], "val_accuracy": [0.4, 0.6, 0.75, 0.8]}
+    history = {"train_loss": [0.9, 0.5, 0.3, 0.25], "val_loss": [1.0, 0.6, 0.45, 0.44], **acc}
+    fig = viz.plot_training_history(history)
+    ax, acc_ax = fig.axes
+    assert acc_ax.get_ylabel() == "Accuracy" and acc_ax.get_ylim() == pytest.approx((0.0, 1.02))
+    acc_lines = lines_by_label(acc_ax)
+    np.testing.assert_array_equal(acc_lines["Training Accuracy"].get_ydata(), acc["train_accuracy"])
+    np.testing.assert_array_equal(acc_lines["Validation Accuracy"].get_ydata(), acc["val_accuracy"])
+    loss_lines = lines_by_label(ax)
+    for loss, accuracy in (
+        ("Training Loss", "Training Accuracy"),
+        ("Validation Loss", "Validation Accuracy"),
+    ):
+        assert acc_lines[accuracy].get_color() == loss_lines[loss].get_color()  # a pair shares its colour
+    texts = legend_texts(ax)
+    assert texts[:4] == ["Training Loss", "Validation Loss", "Training Accuracy", "Validation Accuracy"]
+    assert len(viz.plot_training_history(history, accuracy=False).axes) == 1
+
+
+@pytest.mark.parametrize(
+    "train, log_scale, expected",
+    [
+        ([10.0, 1.0, 0.1, 0.01], None, "log"),  # 3 decades: automatic log
+        ([2.0, 1.0, 0.5, 0.1], None, "linear"),  # 1.3 decades
+        ([10.0, 1.0, 0.1, 0.0], None, "linear"),  # a zero loss cannot be drawn on a log axis
+        ([10.0, 1.0, 0.1, 0.01], False, "linear"),
+        ([2.0, 1.0, 0.5, 0.1], True, "log"),
+    ],
+)
+def test_history_log_scale_automatic_or_forced(train, log_scale, expected):
+    ax = viz.plot_training_history({"train_loss": train}, log_scale=log_scale).axes[0]
+    assert ax.get_yscale() == expected
+
+
+def test_history_log_scale_counts_the_validation_loss_too():
+    history = {"train_loss": [1.0, 0.9, 0.8], "val_loss": [1.0, 0.1, 0.001]}  # val spans 3 decades
+    assert viz.plot_training_history(history).axes[0].get_yscale() == "log"
+
+
+def test_history_marks_the_best_epoch_at_the_lowest_validation_loss():
+    fig = viz.plot_training_history({"train_loss": TRAIN, "val_loss": VAL})
+    ax = fig.axes[0]
+    star = lines_by_label(ax)["Best epoch 7 (loss 0.4)"]
+    assert list(star.get_xdata()) == [7] and list(star.get_ydata()) == [0.40]
+    assert "Best epoch 7 (loss 0.4)" in legend_texts(ax)
+    rgba = render(fig)  # on screen: the star's centre is green (tab:green), on the validation curve
+    np.testing.assert_allclose(pixel(rgba, ax, 7, 0.40), TAB10[2], atol=0.08)
+    explicit = viz.plot_training_history({"train_loss": TRAIN, "val_loss": VAL}, best_epoch=3).axes[0]
+    assert list(lines_by_label(explicit)["Best epoch 3 (loss 0.6)"].get_xdata()) == [3]
+    hidden = viz.plot_training_history({"train_loss": TRAIN, "val_loss": VAL}, best_epoch=False).axes[0]
+    assert not [t for t in legend_texts(hidden) if t.startswith("Best")]
+    no_val = viz.plot_training_history({"train_loss": TRAIN}).axes[0]
+    assert not [t for t in legend_texts(no_val) if t.startswith("Best")]  # no validation: no best
+
+
+def test_history_marks_the_early_stop():
+    fig = viz.plot_training_history({"train_loss": TRAIN, "val_loss": VAL}, stop_epoch=10)
+    ax = fig.axes[0]
+    stop = lines_by_label(ax)["Early stop (epoch 10)"]
+    assert list(stop.get_xdata()) == [10, 10] and stop.get_linestyle() == "--"
+    assert legend_texts(ax)[-1] == "Early stop (epoch 10)"
 
 
 @pytest.mark.parametrize("val", [None, [], [float("nan")] * 3], ids=["missing", "empty", "all-nan"])
@@ -295,12 +468,20 @@ def test_history_without_validation_has_one_line(val):
     assert [line.get_label() for line in lines] == ["Training Loss"]
 
 
-def test_history_draws_penalised_objective_dashed():
+def test_history_draws_penalised_objective_dashed_in_the_training_colour():
     history = {"train_loss": [1.0, 0.5], "val_loss": [1.2, 0.7], "train_objective": [1.3, 0.8]}
-    lines = {line.get_label(): line for line in viz.plot_training_history(history).axes[0].get_lines()}
+    lines = lines_by_label(viz.plot_training_history(history).axes[0])
     objective = lines["Training Objective (loss + penalty)"]
     np.testing.assert_array_equal(objective.get_ydata(), [1.3, 0.8])
     assert objective.get_linestyle() == "--"
+    assert objective.get_color() == lines["Training Loss"].get_color() != lines["Validation Loss"].get_color()
+
+
+def test_history_jax_arrays_and_title():
+    history = {"train_loss": jnp.array([1.0, 0.1, 0.01]), "val_loss": np.array([1.5, 0.2, 0.05])}
+    ax = viz.plot_training_history(history, title="run 7").axes[0]
+    assert ax.get_title() == "run 7"
+    assert_close(ax.get_lines()[0].get_ydata(), np.array([1.0, 0.1, 0.01]), np.float32)
 
 
 def test_history_draws_into_given_axes():
@@ -311,14 +492,25 @@ def test_history_draws_into_given_axes():
 
 
 def test_history_errors():
+    f = viz.plot_training_history
     with pytest.raises(ValueError, match=r"history\['train_loss'\] must be a non-empty .*got nothing"):
-        viz.plot_training_history({})
+        f({})
     with pytest.raises(ValueError, match="got an empty sequence; train for at least one epoch"):
-        viz.plot_training_history({"train_loss": [], "val_loss": []})
+        f({"train_loss": [], "val_loss": []})
     with pytest.raises(ValueError, match=r"history\['val_loss'\] must be one value per epoch \(3.*got 2"):
-        viz.plot_training_history({"train_loss": [1.0, 2.0, 3.0], "val_loss": [1.0, 2.0]})
+        f({"train_loss": [1.0, 2.0, 3.0], "val_loss": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=r"history\['val_accuracy'\] must be one value per epoch"):
+        f({"train_loss": [1.0, 2.0], "val_accuracy": [0.5]})
     with pytest.raises(TypeError, match="history must be a mapping"):
-        viz.plot_training_history([1.0, 2.0])
+        f([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"best_epoch must be an epoch between 1 and 3 \(1-based\).*got 0"):
+        f({"train_loss": [1.0, 2.0, 3.0]}, best_epoch=0)
+    with pytest.raises(ValueError, match="stop_epoch must be an epoch between 1 and 3.*got 4"):
+        f({"train_loss": [1.0, 2.0, 3.0]}, stop_epoch=4)
+    with pytest.raises(TypeError, match="log_scale must be True, False or None"):
+        f({"train_loss": [1.0]}, log_scale="auto")
+    with pytest.raises(TypeError, match="plot_training_history: ax must be a matplotlib Axes"):
+        f({"train_loss": [1.0]}, ax="left")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -394,12 +586,7 @@ ACTIVATION_ORACLES = {
 }
 
 
-def _needs_activations():
-    pytest.importorskip("jnnbasics.activations", reason="the core library's activations are not there yet")
-
-
 def test_plot_activations_values_and_derivatives(dtype):
-    _needs_activations()
     names = tuple(ACTIVATION_ORACLES)
     fig = viz.plot_activations(names, x_range=(-3.1, 2.9))  # 0 is not a sample point: kinks stay off-grid
     visible = [ax for ax in fig.axes if ax.get_visible()]
@@ -414,8 +601,20 @@ def test_plot_activations_values_and_derivatives(dtype):
         assert_close(slope_line.get_ydata(), df(x64).astype(dtype), dtype, kind="grad", err_msg=name)
 
 
+def test_plot_activations_into_given_axes():
+    fig = Figure()
+    axes = fig.subplots(2, 2)  # an array, as plt.subplots returns it
+    assert viz.plot_activations(["relu", "tanh", "sigmoid", "gelu"], ax=axes) is fig
+    assert [a.get_title() for a in axes.ravel()] == ["relu", "tanh", "sigmoid", "gelu"]
+    one = Figure().add_subplot()
+    assert viz.plot_activations("relu", ax=one) is one.figure and one.get_title() == "relu"
+    with pytest.raises(ValueError, match=r"plot_activations: ax must be 2 axes \(one per panel\), got 4"):
+        viz.plot_activations(["relu", "tanh"], ax=axes)
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes"):
+        viz.plot_activations(["relu", "tanh"], ax=[one, "x"])
+
+
 def test_plot_activations_errors():
-    _needs_activations()
     assert len([ax for ax in viz.plot_activations("relu").axes if ax.get_visible()]) == 1
     with pytest.raises(ValueError, match="relu"):  # get_activation lists the valid names
         viz.plot_activations(["swishy"])
@@ -423,99 +622,3 @@ def test_plot_activations_errors():
         viz.plot_activations([])
     with pytest.raises(ValueError, match="x_range must be finite numbers with low < high"):
         viz.plot_activations(["relu"], x_range=(2, -2))
-
-
-# --------------------------------------------------------------------------------------------------
-# saving
-
-
-def test_save_figure_writes_valid_png_of_the_right_size(tmp_path):
-    from PIL import Image
-
-    fig = viz.plot_training_history({"train_loss": [1.0, 0.5, 0.2], "val_loss": [1.1, 0.6, 0.4]})
-    path = viz.save_figure(fig, tmp_path / "run" / "plots" / "history.png")
-    assert path == tmp_path / "run" / "plots" / "history.png"
-    with Image.open(path) as im:
-        assert im.format == "PNG" and im.size == (800, 500)
-        pixels = np.asarray(im.convert("RGB"))
-    assert pixels.std() > 10  # not a blank picture
-    viz.save_figure(fig, path, dpi=50)  # replacing an existing file
-    with Image.open(path) as im:
-        assert im.size == (400, 250)
-    assert sorted(p.name for p in path.parent.iterdir()) == ["history.png"]  # no temp files left
-    umask = os.umask(0)
-    os.umask(umask)
-    assert path.stat().st_mode & 0o777 == 0o644 & ~umask  # the package's one file mode, not 0600
-
-
-def test_saved_decision_boundary_png_shows_the_regions(tmp_path):
-    """Read the written PNG back and check the two half-planes there, not only in memory."""
-    import matplotlib.image
-
-    x, y = two_class_data()
-    fig = viz.plot_decision_boundary(two_logits_apply, HALF_PLANE, x, y, resolution=40)
-    ax = fig.axes[0]
-    rgba = render(fig)  # fixes the layout so transData matches the saved picture
-    path = viz.save_figure(fig, tmp_path / "boundary.png", dpi=int(fig.dpi))
-    saved = (matplotlib.image.imread(path) * 255).round().astype(np.uint8)
-    assert saved.shape[:2] == rgba.shape[:2]
-    assert class_at(saved, ax, -0.5, 0.0) == 0
-    assert class_at(saved, ax, 0.5, 0.0) == 1
-
-
-def test_save_figure_that_fails_to_render_keeps_the_old_file(tmp_path, monkeypatch):
-    fig = viz.plot_training_history({"train_loss": [1.0, 0.5]})
-    path = viz.save_figure(fig, tmp_path / "history.png")
-    before = path.read_bytes()
-
-    def broken_savefig(*args, **kwargs):
-        raise RuntimeError("renderer failed")
-
-    monkeypatch.setattr(fig, "savefig", broken_savefig)
-    with pytest.raises(RuntimeError, match="renderer failed"):
-        viz.save_figure(fig, path)
-    assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.png"]
-
-
-def test_metrics_are_still_importable_from_viz():
-    from jnnbasics import metrics
-
-    assert viz.confusion_matrix is metrics.confusion_matrix
-    assert viz.regression_metrics is metrics.regression_metrics
-
-
-def test_save_figure_errors(tmp_path):
-    fig = Figure()
-    with pytest.raises(ValueError, match=r"path must be a file name ending in \.png"):
-        viz.save_figure(fig, tmp_path / "history")
-    with pytest.raises(ValueError, match=r"path must be a file name ending in \.png"):
-        viz.save_figure(fig, tmp_path / "history.docx")
-    with pytest.raises(ValueError, match="dpi must be a positive integer"):
-        viz.save_figure(fig, tmp_path / "h.png", dpi=0)
-    with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
-        viz.save_figure(object(), tmp_path / "h.png")
-    assert list(tmp_path.iterdir()) == []
-
-
-# --------------------------------------------------------------------------------------------------
-# import hygiene
-
-
-def test_imports_stay_lazy_and_headless(tmp_path):
-    """`import jnnbasics` and `import jnnbasics.viz` load no matplotlib; plotting never loads pyplot."""
-    code = f"""
-import sys
-import jnnbasics
-assert "matplotlib" not in sys.modules, "import jnnbasics imported matplotlib"
-import jnnbasics.viz as viz
-assert "matplotlib" not in sys.modules, "import jnnbasics.viz imported matplotlib"
-fig = viz.plot_training_history({{"train_loss": [1.0, 0.5]}})
-viz.save_figure(fig, {str(tmp_path / "h.png")!r})
-assert "matplotlib.pyplot" not in sys.modules, "viz imported pyplot"
-"""
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "MPLBACKEND", "WAYLAND_DISPLAY")}
-    cmd = [sys.executable, "-c", code]
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "h.png").stat().st_size > 1000
