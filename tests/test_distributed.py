@@ -1,0 +1,90 @@
+"""Multi-process runs for real: 2 local processes x 2 CPU devices, a coordinator on 127.0.0.1, gloo.
+
+Every process runs under a timeout and is killed in a ``finally``; the tests skip where
+``jax.distributed`` cannot start here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import jnnbasics.distributed as dist
+
+WORKER = Path(__file__).with_name("distributed_worker.py")
+pytestmark = pytest.mark.slow
+
+
+def run_processes(mode: str, n: int = 2, *, extra: tuple = (), timeout: float = 90, ranks=None) -> list:
+    """Start ``n`` workers (or only ``ranks`` of them) in ``mode``; their JSON lines and exit codes."""
+    port = dist.free_port()
+    procs = []
+    try:
+        for rank in ranks if ranks is not None else range(n):
+            env = {
+                **os.environ,
+                dist.ENV_COORDINATOR: f"127.0.0.1:{port}",
+                dist.ENV_NUM_PROCESSES: str(n),
+                dist.ENV_PROCESS_ID: str(rank),
+                dist.ENV_LOCAL_DEVICES: "2",
+            }
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, str(WORKER), mode, *extra],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        results = []
+        for p in procs:
+            out, err = p.communicate(timeout=timeout)
+            lines = [line for line in out.splitlines() if line.startswith("{")]
+            results.append((p.returncode, json.loads(lines[-1]) if lines else None, err))
+        return results
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def test_check_same_passes_when_every_process_agrees():
+    res = run_processes("same")
+    for code, out, err in res:
+        assert code == 0, err[-2000:]
+        assert out["ok"] and out["processes"] == 2 and out["devices"] == 4
+
+
+def test_check_same_names_the_field_and_process_on_every_process():
+    res = run_processes("differ")
+    for code, out, err in res:
+        assert code == 0, err[-2000:]
+        assert "data differs between processes: process 1" in out["error"]
+
+
+def test_replicate_places_typed_keys_over_a_mesh_of_two_processes():
+    res = run_processes("replicate")
+    key_data = [out["key_data"] for _, out, _ in res]
+    assert key_data[0] == key_data[1]
+    assert [out["primary"] for _, out, _ in res] == [True, False]
+    assert all(out["spans"] for _, out, _ in res)
+
+
+def test_a_missing_coordinator_is_a_clear_timeout():
+    ((code, out, err),) = run_processes("same", n=2, ranks=[1], extra=("3",), timeout=60)
+    assert code != 0 and out is None
+    assert "process 1 could not reach the coordinator 127.0.0.1:" in err
+
+
+def test_a_peer_that_never_arrives_ends_process_0_after_the_timeout():
+    """JAX itself ends process 0 (it cannot be caught in Python): non-zero, its gRPC status on stderr."""
+    ((code, out, err),) = run_processes("same", n=2, ranks=[0], extra=("3",), timeout=60)
+    assert code != 0 and out is None
+    assert "DEADLINE_EXCEEDED" in err
