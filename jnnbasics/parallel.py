@@ -4,11 +4,15 @@ K models of one architecture that differ only in numbers — seed, learning rate
 strength, dropout rate — train in one compiled program: the same epoch function as
 ``train_model`` (``jnnbasics.training.run_epoch``), vmapped over the model axis. Each model gets
 exactly the keys, batches and updates that ``train_model(..., key=keys[k])`` would give it, so the
-results agree with K separate runs. With ``mesh=`` the model axis is sharded over devices.
+results agree with K separate runs. The model axis is sharded over a ``"model"`` mesh: by default
+over this process's devices (several CPU devices after :func:`jnnbasics.devices.use_cpu_cores`,
+otherwise one device and no mesh), with K padded to a multiple of the mesh's size.
 """
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -63,12 +67,15 @@ class ManyResult(NamedTuple):
         state: the stacked final ``TrainState``.
         histories: one history dict per model (same keys as ``train_model``'s).
         diverged_epoch: per model, the 1-based epoch whose loss was NaN/inf, or None.
+        devices: how many devices the models were spread over (the size of the ``"model"`` mesh
+            axis; 1 without a mesh).
     """
 
     params: Params
     state: TrainState
     histories: list[dict[str, list[float]]]
     diverged_epoch: list[int | None]
+    devices: int = 1
 
 
 def unstack(tree: Any, k: int) -> Any:
@@ -151,7 +158,7 @@ def train_many(
     schedule: str | Callable | None = None,
     schedule_options: dict | None = None,
     shuffle: bool = True,
-    mesh: Any = None,
+    mesh: Any = "auto",
 ) -> ManyResult:
     """Train K models of one architecture at once, in one compiled program per epoch.
 
@@ -169,13 +176,17 @@ def train_many(
             ``weight_decay``, ``lambda_l1``, ``lambda_l2``, ``dropout_rate`` to K values (or one
             value for all), or a list of K dicts. Missing names take ``train_model``'s defaults.
         epochs, batch_size, loss_type, schedule, schedule_options, shuffle: as for ``train_model``.
-        mesh: a ``jax.sharding.Mesh`` with a ``"model"`` axis: the K models are sharded over it
-            (K must be divisible by its size). None runs on the default device.
+        mesh: where the K models train. ``"auto"`` (default): sharded over this process's devices
+            when it has several (:func:`model_mesh`; one CPU device per core needs
+            :func:`jnnbasics.devices.use_cpu_cores` before JAX starts), else on the default device.
+            A ``jax.sharding.Mesh`` with a ``"model"`` axis: sharded over that axis. None: the
+            default device. When K does not divide by the axis size, the last model is trained
+            again in the spare places and those copies are dropped from the result.
 
     Returns:
-        A :class:`ManyResult` with parameters stacked over the model axis and one history per model.
-        A model whose loss becomes NaN/inf is frozen at its last finite parameters and its history
-        ends there (``diverged_epoch[k]``); the others go on.
+        A :class:`ManyResult` with parameters stacked over the model axis, one history per model
+        and the number of devices used. A model whose loss becomes NaN/inf is frozen at its last
+        finite parameters and its history ends there (``diverged_epoch[k]``); the others go on.
     """
     func = "train_many"
     keys = jnp.asarray(keys) if not isinstance(keys, jax.Array) else keys
@@ -183,6 +194,9 @@ def train_many(
     if k == 0:
         fail(func, "keys", "a batch of K >= 1 PRNG keys (jax.random.split(key, K))", f"shape {keys.shape}")
     hp_np = _hyperparam_arrays(func, hyperparams or {}, k, model)
+    mesh = _resolve_mesh(func, mesh, k)
+    size = mesh.shape["model"] if mesh is not None else 1
+    keys, hp_np = _pad_models(keys, hp_np, -(-k // size) * size - k)
     setup = prepare_run(
         func,
         model,
@@ -209,26 +223,88 @@ def train_many(
     states = _init_states(
         init_keys, dropout_keys if use_key else None, hps, cfg=setup.cfg, init_fn=model.init
     )
-    active = jnp.ones((k,), bool)
-    place = (lambda *t: _shard_models(func, mesh, k, t)) if mesh is not None else (lambda *t: t)
-    states, hps, active = place(states, hps, active)
+    place = partial(_shard_models, mesh) if mesh is not None else (lambda *t: t)
+    states, hps = place(states, hps)
+    states, histories, diverged = _train_epochs(
+        states, hps, setup, key_bits(shuffle_keys), hp_np["learning_rate"], k=k, epochs=epochs, place=place
+    )
+    if keys.shape[0] > k:  # drop the padding copies
+        states = jax.tree_util.tree_map(lambda a: a[:k], states)
+    return ManyResult(states.params, states, histories, diverged, size)
+
+
+def _train_epochs(states, hps, setup, shuffle_seeds, learning_rates, *, k, epochs, place):
+    """The epoch loop of :func:`train_many`: ``(states, histories, diverged)`` of the first k models.
+
+    ``shuffle_seeds`` has one row of host key words per model, padding included; the models past
+    the first k are padding: they stay frozen and are not recorded.
+    """
+    k_run = shuffle_seeds.shape[0]
     histories: list[dict[str, list[float]]] = [{} for _ in range(k)]
     diverged: list[int | None] = [None] * k
-    shuffle_seeds = key_bits(shuffle_keys)  # (K, 2) host words: one NumPy shuffle per model
+    (active,) = place(jnp.arange(k_run) < k)
+    n = setup.x.shape[0]
     for epoch in range(epochs):
-        n = setup.x.shape[0]
         (perms,) = place(
-            np.stack([epoch_permutation(s, n, shuffle=shuffle, epoch=epoch) for s in shuffle_seeds])
+            np.stack([epoch_permutation(s, n, shuffle=setup.cfg.shuffle, epoch=epoch) for s in shuffle_seeds])
         )
         states, m = _many_epoch_jit(
             states, active, setup.x, setup.y, setup.xv, setup.yv, perms, hps, cfg=setup.cfg
         )
-        _record(jax.device_get(m), epoch, setup, hp_np["learning_rate"], histories, diverged)
+        _record(jax.device_get(m), epoch, setup, learning_rates, histories, diverged)
         if any(d is not None for d in diverged):
-            (active,) = place(jnp.asarray([d is None for d in diverged]))
+            (active,) = place(jnp.asarray([d is None for d in diverged] + [False] * (k_run - k)))
         if all(d is not None for d in diverged):
             break
-    return ManyResult(states.params, states, histories, diverged)
+    return states, histories, diverged
+
+
+def model_mesh(k: int, devices: Sequence[Any] | None = None) -> Any:
+    """The ``"model"`` mesh ``train_many`` uses by default for K models, or None for one device.
+
+    It takes as few of ``devices`` as give each the fewest models: ``ceil(K / len(devices))``
+    models per device on ``ceil(K / per_device)`` devices (K=9 on 2 devices: 5 + 5, one padding
+    copy; K=65 on 16: 5 each on 13 devices, no padding).
+
+    Args:
+        k: the number of models, K >= 1.
+        devices: the devices to use (default: ``jax.local_devices()``, this process's).
+
+    Returns:
+        A one-axis ``jax.sharding.Mesh`` named ``"model"``, or None when it would hold one device.
+    """
+    devices = list(jax.local_devices() if devices is None else devices)
+    per_device = -(-k // len(devices))
+    used = -(-k // per_device)
+    if used <= 1:
+        return None
+    from jax.sharding import Mesh
+
+    return Mesh(np.array(devices[:used]), ("model",))
+
+
+def _resolve_mesh(func: str, mesh: Any, k: int) -> Any:
+    """The mesh to shard K models over (None for the default device), checked."""
+    if isinstance(mesh, str) and mesh == "auto":
+        return model_mesh(k)
+    if mesh is None:
+        return None
+    if "model" not in getattr(mesh, "axis_names", ()):
+        fail(
+            func,
+            "mesh",
+            '"auto", None or a jax.sharding.Mesh with a "model" axis',
+            f"axes {mesh.axis_names}" if hasattr(mesh, "axis_names") else repr(mesh),
+        )
+    return mesh
+
+
+def _pad_models(keys: jax.Array, hp_np: dict[str, np.ndarray], pad: int):
+    """Append ``pad`` copies of the last model's key and hyperparameters."""
+    if pad == 0:
+        return keys, hp_np
+    keys = jnp.concatenate([keys, jnp.repeat(keys[-1:], pad, axis=0)])
+    return keys, {n: np.concatenate([v, np.repeat(v[-1:], pad)]) for n, v in hp_np.items()}
 
 
 def _many_forward(func: str, model: Model, hp_np: dict[str, np.ndarray]):
@@ -258,14 +334,10 @@ def _record(m: dict, epoch: int, setup, learning_rates, histories: list, diverge
         append_logs(history, logs)
 
 
-def _shard_models(func: str, mesh: Any, k: int, trees: tuple) -> tuple:
+def _shard_models(mesh: Any, *trees: Any) -> tuple:
+    """``trees`` with their leading (model) axis split over the mesh's ``"model"`` axis."""
     from jax.sharding import NamedSharding, PartitionSpec
 
-    if "model" not in mesh.axis_names:
-        fail(func, "mesh", 'a Mesh with a "model" axis', f"axes {mesh.axis_names}")
-    size = mesh.shape["model"]
-    if k % size:
-        fail(func, "keys", f"a number of models divisible by the {size} devices of the mesh's model axis", k)
     sharding = NamedSharding(mesh, PartitionSpec("model"))
     return tuple(jax.device_put(t, sharding) for t in trees)
 
@@ -303,7 +375,7 @@ def tune_hyperparameters(
     loss_type: str | None = None,
     schedule: str | Callable | None = None,
     shuffle: bool = True,
-    mesh: Any = None,
+    mesh: Any = "auto",
 ) -> list[dict[str, Any]]:
     """The tutorial's grid search, with settings that share shapes trained together.
 
@@ -321,11 +393,17 @@ def tune_hyperparameters(
         val_data: ``(x_val, y_val)``; the ranking uses the final validation loss.
         key: base PRNG key; a setting's key is ``jax.random.fold_in(key, seed)`` (seed 0 by default).
         epochs, batch_size, loss_type, schedule, shuffle: defaults for every setting.
-        mesh: optional Mesh with a ``"model"`` axis, passed to ``train_many``.
+        mesh: ``"auto"`` (each group spread over this process's devices when there are several),
+            None (the default device) or a Mesh with a ``"model"`` axis; passed to ``train_many``.
 
     Returns:
-        A list of ``{"params": setting, "final_loss": float, "history": dict, "trained_params": ...}``
-        sorted by ``final_loss``, best first (a diverged setting has ``final_loss = inf``).
+        A list of ``{"params": setting, "final_loss": float, "history": dict, "trained_params": ...,
+        "devices": int}`` sorted by ``final_loss``, best first (a diverged setting has
+        ``final_loss = inf``; ``devices`` is how many devices its group was spread over).
+
+    Raises:
+        ValueError: for an empty grid, a missing ``val_data``, or a setting key that is neither a
+            training setting nor an argument of ``model_fn`` (a typo such as ``learning_rat``).
     """
     func = "tune_hyperparameters"
     settings = expand_grid(param_grid)
@@ -333,59 +411,69 @@ def tune_hyperparameters(
         fail(func, "param_grid", "at least one setting", "an empty grid")
     if val_data is None:
         fail(func, "val_data", "an (x_val, y_val) pair (the ranking uses validation loss)", None)
-    numeric = (*NUMERIC_HYPERPARAMS, "seed")
-    groups: dict[tuple, list[int]] = {}
-    for i, s in enumerate(settings):
-        model_kw = tuple(
-            sorted((n, _hashable(v)) for n, v in s.items() if n not in numeric + TRAINING_SHAPE_SETTINGS)
-        )
-        train_kw = tuple(sorted((n, _hashable(v)) for n, v in s.items() if n in TRAINING_SHAPE_SETTINGS))
-        groups.setdefault((model_kw, train_kw), []).append(i)
-    results: list[dict[str, Any] | None] = [None] * len(settings)
-    for (model_kw, train_kw), idx in groups.items():
+    _check_setting_names(func, model_fn, settings)
+    results: list[dict[str, Any]] = []
+    for (model_kw, train_kw), idx in _shape_groups(settings).items():
         model = model_fn(**{n: settings[idx[0]][n] for n, _ in model_kw})
         tkw = {"epochs": epochs, "batch_size": batch_size, "schedule": schedule}
         tkw.update({n: settings[idx[0]][n] for n, _ in train_kw})
         keys = jnp.stack([jax.random.fold_in(key, int(settings[i].get("seed", 0))) for i in idx])
         hps = [{n: settings[i][n] for n in NUMERIC_HYPERPARAMS if n in settings[i]} for i in idx]
-        for sl, sub_mesh in _model_axis_slices(mesh, len(idx)):
-            res = train_many(
-                model,
-                train_data,
-                val_data,
-                keys=keys[sl],
-                hyperparams=hps[sl],
-                loss_type=loss_type,
-                shuffle=shuffle,
-                mesh=sub_mesh,
-                **tkw,
-            )
-            for j, i in enumerate(idx[sl]):
-                hist = res.histories[j]
-                final = (
-                    hist["val_loss"][-1]
-                    if res.diverged_epoch[j] is None and hist.get("val_loss")
-                    else math.inf
-                )
-                results[i] = {
-                    "params": settings[i],
-                    "final_loss": float(final),
-                    "history": hist,
-                    "trained_params": unstack(res.params, j),
-                }
+        res = train_many(
+            model, train_data, val_data, keys=keys, hyperparams=hps, loss_type=loss_type, shuffle=shuffle,
+            mesh=mesh, **tkw,
+        )  # fmt: skip
+        results += [_tune_result(settings[i], res, j) for j, i in enumerate(idx)]
     return sorted(results, key=lambda r: r["final_loss"])
 
 
-def _model_axis_slices(mesh: Any, k: int) -> list[tuple[slice, Any]]:
-    """Split K models into a part that divides the mesh's model axis (sharded) and a rest (not)."""
-    if mesh is None:
-        return [(slice(0, k), None)]
-    size = mesh.shape.get("model", 1)
-    main = (k // size) * size
-    parts = [(slice(0, main), mesh)] if main else []
-    if main < k:
-        parts.append((slice(main, k), None))
-    return parts
+_NUMERIC_SETTINGS = (*NUMERIC_HYPERPARAMS, "seed")
+
+
+def _shape_groups(settings: list[dict[str, Any]]) -> dict[tuple, list[int]]:
+    """Setting indices grouped by their model keys and training shape settings (one compile each)."""
+    groups: dict[tuple, list[int]] = {}
+    for i, s in enumerate(settings):
+        shaped = [(n, _hashable(v)) for n, v in s.items() if n not in _NUMERIC_SETTINGS]
+        model_kw = tuple(sorted(nv for nv in shaped if nv[0] not in TRAINING_SHAPE_SETTINGS))
+        train_kw = tuple(sorted(nv for nv in shaped if nv[0] in TRAINING_SHAPE_SETTINGS))
+        groups.setdefault((model_kw, train_kw), []).append(i)
+    return groups
+
+
+def _tune_result(setting: dict[str, Any], res: ManyResult, j: int) -> dict[str, Any]:
+    hist = res.histories[j]
+    final = hist["val_loss"][-1] if res.diverged_epoch[j] is None and hist.get("val_loss") else math.inf
+    return {
+        "params": setting,
+        "final_loss": float(final),
+        "history": hist,
+        "trained_params": unstack(res.params, j),
+        "devices": res.devices,
+    }
+
+
+def _check_setting_names(func: str, model_fn: Callable, settings: list[dict[str, Any]]) -> None:
+    """Every setting key is a training setting or a keyword ``model_fn`` accepts (before any training)."""
+    try:
+        params = inspect.signature(model_fn).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (some builtins): model_fn will say
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return
+    model_args = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    known = [*_NUMERIC_SETTINGS, *TRAINING_SHAPE_SETTINGS, *model_args]
+    for name in dict.fromkeys(n for s in settings for n in s):
+        if name not in known:
+            close = difflib.get_close_matches(str(name), known, n=1)
+            fail(
+                func,
+                f"param_grid key {name!r}",
+                "a training setting (" + ", ".join((*_NUMERIC_SETTINGS, *TRAINING_SHAPE_SETTINGS)) + ") "
+                "or an argument of model_fn (" + (", ".join(model_args) or "none") + ")",
+                repr(name),
+                hint=f"did you mean {close[0]!r}?" if close else "",
+            )
 
 
 def _hashable(v: Any) -> Any:
@@ -401,6 +489,7 @@ __all__ = [
     "MLPForward",
     "NUMERIC_HYPERPARAMS",
     "expand_grid",
+    "model_mesh",
     "train_many",
     "tune_hyperparameters",
     "unstack",

@@ -17,6 +17,7 @@ import numpy as np
 
 from .._atomic import write_text_atomic
 from .._keys import seed_keys
+from ..devices import use_cpu_cores
 from ..run import loss_targets
 from ..runs import write_json
 from ..schedules import SCHEDULES
@@ -210,7 +211,8 @@ def build_grid(args: argparse.Namespace) -> dict[str, list[Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """``jnnbasics tune``."""
+    """``jnnbasics tune``: one CPU device per core (before JAX starts), then the grid, spread over them."""
+    use_cpu_cores()
     from ..parallel import expand_grid, tune_hyperparameters
 
     grid = build_grid(args)
@@ -223,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
     settings = expand_grid(grid)
     print(
         f"tuning {len(settings)} settings on {data_name(cfg)} ({data.task}, {len(data.y_train)} train / "
-        f"{len(data.y_val)} validation rows), {epochs} epochs each ...",
+        f"{len(data.y_val)} validation rows), {epochs} epochs each, on {_devices_text(available_devices())} ...",
         file=sys.stderr,
     )
     with warnings.catch_warnings():
@@ -241,7 +243,8 @@ def run(args: argparse.Namespace) -> int:
     rows = result_rows(results, grid)
     shown = [n for n, v in grid.items() if len(v) > 1] or list(grid)
     short_grid = {SHORT_NAMES[n]: [_show_value(v) for v in vals] for n, vals in grid.items()}
-    _write_results(out, cfg, data.task, epochs, short_grid, results)
+    devices = {**available_devices(), "used": max(r["devices"] for r in results)}
+    _write_results(out, cfg, data.task, epochs, short_grid, results, devices)
     _write_rows_csv(out / "results.csv", rows)
     _print_table(rows, [SHORT_NAMES[n] for n in shown], args.top)
     if not args.no_plots:
@@ -290,12 +293,25 @@ def result_rows(results: list[dict[str, Any]], grid: dict[str, list[Any]]) -> li
     return rows
 
 
-def _write_results(out: Path, cfg, task: str, epochs: int, short_grid, results) -> None:
+def available_devices() -> dict[str, Any]:
+    """``{"platform": "cpu", "count": n}``: the devices this process trains on."""
+    import jax
+
+    return {"platform": jax.default_backend(), "count": jax.local_device_count()}
+
+
+def _devices_text(devices: dict[str, Any]) -> str:
+    n = devices["count"]
+    return f"{n} {devices['platform'].upper()} device{'s' if n > 1 else ''}"
+
+
+def _write_results(out: Path, cfg, task: str, epochs: int, short_grid, results, devices) -> None:
     ranked = [
         {
             "rank": i + 1,
             "params": {SHORT_NAMES[n]: _show_value(v) for n, v in r["params"].items()},
             "val_loss": r["final_loss"],
+            "devices": r["devices"],
             "history": r["history"],
         }
         for i, r in enumerate(results)
@@ -303,7 +319,14 @@ def _write_results(out: Path, cfg, task: str, epochs: int, short_grid, results) 
     data = {k: cfg.get(k) for k in DATA_KEYS}
     write_json(
         out / "results.json",
-        {"data": data, "task": task, "epochs": epochs, "grid": short_grid, "results": ranked},
+        {
+            "data": data,
+            "task": task,
+            "epochs": epochs,
+            "grid": short_grid,
+            "devices": devices,
+            "results": ranked,
+        },
     )
 
 
