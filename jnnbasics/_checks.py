@@ -118,6 +118,140 @@ def check_regression_pair(func: str, y_true: Any, y_pred: Any) -> tuple[np.ndarr
     return t, p
 
 
+def describe(value: Any) -> str:
+    """A short description of ``value`` for a message: arrays by type, shape and dtype, others by repr."""
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"{type(value).__name__} of shape {tuple(np.shape(value))} and dtype {value.dtype}"
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60] + '...' if len(text) > 60 else text}"
+
+
+def check_key(func: str, key: Any, *, arg: str = "key", hint: str = "") -> None:
+    """Raise ``TypeError`` unless ``key`` is one PRNG key: typed (``jax.random.key(seed)``, shape ``()``)
+    or raw (``jax.random.PRNGKey(seed)``: uint32 of shape ``(2,)``, or ``(4,)`` for the rbg keys).
+
+    Ints, floats, None, batches of keys and arrays of any other shape or dtype are refused with a
+    message that says how to make a key.
+    """
+    import jax
+
+    if isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.shape == ():
+            return
+    elif isinstance(key, (np.ndarray, jax.Array)) and key.shape in ((2,), (4,)) and key.dtype == np.uint32:
+        return  # a raw key: threefry (2 words, the default) or rbg (4)
+    fail(
+        func,
+        arg,
+        "a PRNG key made with jax.random.key(seed)",
+        "None" if key is None else describe(key),
+        hint=hint or f"pass e.g. {arg}=jax.random.key(0) (one key, not a batch of keys)",
+        exc=TypeError,
+    )
+
+
+def check_class_labels(func: str, arg: str, y: np.ndarray, n_classes: int) -> None:
+    """Raise ``ValueError`` unless every entry of the integer-valued ``y`` is in ``[0, n_classes)``.
+
+    The message names the first bad label and its row, in PyTorch's words too (``Target 3 is out of
+    bounds``), so that it reads the same wherever the labels enter.
+    """
+    flat = np.asarray(y).reshape(-1)
+    bad = np.flatnonzero((flat < 0) | (flat >= n_classes))
+    if bad.size:
+        i, v = int(bad[0]), flat[bad[0]]
+        v = int(v) if float(v).is_integer() else v
+        fail(
+            func,
+            arg,
+            f"class labels in [0, {n_classes}) for a model with {n_classes} outputs",
+            f"{v!r} at row {i} (target {v} is out of bounds; {bad.size} such label(s))",
+        )
+
+
+def check_finite(func: str, arg: str, a: Any) -> None:
+    """Raise ``ValueError`` if the floating array ``a`` holds NaN or infinite values (says how many, where)."""
+    a = np.asarray(a)
+    if not np.issubdtype(a.dtype, np.floating):
+        return
+    bad = ~np.isfinite(a)
+    if bad.any():
+        first = [int(i) for i in np.argwhere(bad)[0]]
+        where = (
+            f"row {first[0]}" + (f", column {first[1]}" if len(first) > 1 else "") if first else "the value"
+        )
+        fail(func, arg, "finite", f"{int(bad.sum())} NaN/infinite value(s), the first at {where}")
+
+
+def check_tree_like(func: str, arg: str, tree: Any, reference: Any, *, same_dtype: bool = True) -> None:
+    """Raise unless ``tree`` has ``reference``'s structure, leaf shapes and (``same_dtype``) dtypes.
+
+    ``reference`` is typically ``jax.eval_shape(model.init, key)``. The message names the first leaf
+    that differs, by its path (``params[0]['w']``). With ``same_dtype=False`` every leaf must
+    instead share one floating dtype (the whole tree in another precision, e.g. float64).
+
+    Raises:
+        ValueError: another tree structure, or a leaf of another shape.
+        TypeError: another dtype (``same_dtype``), or a non-floating / mixed dtype.
+    """
+    import jax
+
+    got, want = jax.tree_util.tree_flatten_with_path(tree), jax.tree_util.tree_flatten_with_path(reference)
+    if got[1] != want[1]:
+        fail(
+            func,
+            arg,
+            f"a tree like the model's {_tree_summary(want[0])}",
+            f"{_tree_summary(got[0])}, {_first_difference(arg, got[0], want[0])}",
+            hint=f"{arg} was made for another architecture than the model",
+        )
+    first_dtype = np.dtype(got[0][0][1].dtype) if got[0] else None
+    for (path, leaf), (_, ref) in zip(got[0], want[0]):
+        name = arg + jax.tree_util.keystr(path)
+        if tuple(np.shape(leaf)) != tuple(ref.shape):
+            fail(
+                func,
+                name,
+                f"of shape {tuple(ref.shape)} like the model's",
+                f"shape {tuple(np.shape(leaf))}",
+                hint=f"{arg} was made for another architecture than the model",
+            )
+        dtype, expected = np.dtype(getattr(leaf, "dtype", np.asarray(leaf).dtype)), np.dtype(ref.dtype)
+        if same_dtype and dtype != expected:
+            fail(func, name, f"of dtype {expected} like the model's", f"dtype {dtype}", exc=TypeError)
+        if not same_dtype and (not np.issubdtype(dtype, np.floating) or dtype != first_dtype):
+            fail(
+                func,
+                name,
+                f"floating, of one dtype with the other leaves ({first_dtype})",
+                f"dtype {dtype}",
+                exc=TypeError,
+            )
+
+
+def _tree_summary(leaves_with_paths: list) -> str:
+    import jax
+
+    shapes = [f"{jax.tree_util.keystr(p)}: {tuple(np.shape(v))}" for p, v in leaves_with_paths[:6]]
+    more = f", ... ({len(leaves_with_paths)} leaves)" if len(leaves_with_paths) > 6 else ""
+    return "{" + ", ".join(shapes) + more + "}" if shapes else "an empty tree"
+
+
+def _first_difference(arg: str, got: list, want: list) -> str:
+    import jax
+
+    gp = [jax.tree_util.keystr(p) for p, _ in got]
+    wp = [jax.tree_util.keystr(p) for p, _ in want]
+    i = next((i for i, (a, b) in enumerate(zip(gp, wp)) if a != b), min(len(gp), len(wp)))
+    if i < len(gp) and i < len(wp):
+        return f"the first difference at {arg}{gp[i]} where the model has {arg}{wp[i]}"
+    if i < len(wp):
+        return f"missing {arg}{wp[i]} and after"
+    if i < len(gp):
+        return f"with {arg}{gp[i]} and after, which the model does not have"
+    return "the same leaves in other containers (e.g. a tuple for a list)"
+
+
 def _is_traced(value: Any) -> bool:
     import jax
 

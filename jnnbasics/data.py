@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from ._checks import check_positive_int, fail
+from ._checks import check_key, check_positive_int, fail
 from ._types import Array, PRNGKey
 
 
@@ -202,15 +202,8 @@ def _check_xy(func: str, x: Any, y: Any) -> int:
 
 
 def _check_key(func: str, key: Any) -> None:
-    if key is None:
-        fail(
-            func,
-            "key",
-            "a PRNG key (jax.random.key(seed)) when shuffling",
-            "None",
-            hint="pass shuffle=False to keep the data order",
-            exc=TypeError,
-        )
+    hint = "pass e.g. key=jax.random.key(0), or shuffle=False to keep the data order"
+    check_key(func, key, hint=hint if key is None else "")
 
 
 def key_bits(key: PRNGKey) -> np.ndarray:

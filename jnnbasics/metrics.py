@@ -34,6 +34,7 @@ Array = jax.Array
 
 __all__ = [
     "accuracy",
+    "baseline_loss",
     "confusion_matrix",
     "mean_of_batch_means",
     "n_correct",
@@ -253,6 +254,37 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> 
         fail(func, "labels", f"< n_classes={n_classes}", f"label {largest}")
     counts = np.bincount(t * n_classes + p, minlength=n_classes * n_classes)
     return counts.reshape(n_classes, n_classes).astype(np.int64)
+
+
+def baseline_loss(y: Any, loss_type: str, n_outputs: int) -> float:
+    """The loss of an uninformed prediction: the scale against which a training loss is judged.
+
+    ``"mse"``: predicting zeros, ``mean(y ** 2)``; ``"cross_entropy"``: uniform probabilities over
+    ``n_outputs`` classes, ``log(n_outputs)`` (for index and probability labels alike); the binary
+    losses: probability 1/2, ``log 2``. An untrained network's loss is of this order; a training
+    loss many orders of magnitude above it means training diverged (see
+    :func:`jnnbasics.training.history.divergence`).
+
+    Args:
+        y: training targets for ``loss_type`` (only read for ``"mse"``).
+        loss_type: one of ``LOSS_TYPES``.
+        n_outputs: the model's number of outputs (classes for ``"cross_entropy"``), >= 1.
+
+    Returns:
+        A float >= 0.
+
+    Example:
+        >>> baseline_loss(np.array([[1.0], [3.0]]), "mse", 1)
+        5.0
+    """
+    check_choice("baseline_loss", "loss_type", loss_type, LOSS_TYPES)
+    n_outputs = check_positive_int("baseline_loss", "n_outputs", n_outputs)
+    if loss_type == "mse":
+        y = np.asarray(y, dtype=np.float64)
+        return float(np.mean(np.square(y))) if y.size else 0.0
+    if loss_type == "cross_entropy":
+        return math.log(n_outputs)
+    return math.log(2.0)
 
 
 def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:

@@ -135,7 +135,8 @@ def run_epoch(state: TrainState, x, y, xv, yv, perm, hp, *, cfg: EpochConfig):
 
     Returns:
         ``(state, metrics)``: the state after the epoch and a dict of scalars: ``train_loss``
-        (mean of batch losses), ``train_objective``, ``train_correct``, ``val_loss``,
+        (mean of batch losses), ``start_loss`` (the first batch's loss before the epoch's first
+        step), ``train_objective``, ``train_correct``, ``val_loss``,
         ``val_correct``, and ``finite`` (False if any loss was NaN or infinite: then keep the input
         state, the last finite one).
     """
@@ -158,6 +159,7 @@ def run_epoch(state: TrainState, x, y, xv, yv, perm, hp, *, cfg: EpochConfig):
 
     new_state, (losses, objs, correct) = jax.lax.scan(body, state, (idx, mask))
     metrics = {"train_loss": losses.mean(), "train_objective": objs.mean(), "train_correct": correct.sum()}
+    metrics["start_loss"] = losses[0]  # the first batch's loss before the epoch's first step
     finite = jnp.all(jnp.isfinite(losses)) & jnp.isfinite(metrics["train_objective"])
     if xv is not None:
         pred_v = cfg.forward(new_state.params, xv, None, False, hp)

@@ -14,6 +14,7 @@ from .._types import Params
 from ..inference import batched_predict
 from ..losses import LOSS_TYPES
 from ..metrics import mean_of_batch_means, per_sample_loss
+from .setup import check_x, check_xy, output_dim, param_dtype
 
 
 def evaluate_model(
@@ -30,13 +31,21 @@ def evaluate_model(
 
     Returns:
         ``(predictions, targets)``: predictions of shape (n, outputs), targets as given.
+
+    Raises:
+        ValueError: ``x`` not of shape (n, features) with n >= 1, or not finite; ``y`` without n rows;
+            a bad ``batch_size``.
+        TypeError: ``x`` not numeric.
     """
+    func = "evaluate_model"
     if batch_size is not None:
-        check_positive_int("evaluate_model", "batch_size", batch_size)
-    x = jnp.asarray(x)
-    if np.shape(y)[0] != x.shape[0]:
-        fail("evaluate_model", "y", f"of length {x.shape[0]} (the length of x)", np.shape(y)[0])
-    return np.asarray(batched_predict(apply_fn, params, x, batch_size)), np.asarray(y)
+        check_positive_int(func, "batch_size", batch_size)
+    x = check_x(func, "x", x)
+    y = np.asarray(y)
+    if y.ndim == 0 or y.shape[0] != x.shape[0]:
+        fail(func, "y", f"an array of {x.shape[0]} rows (one per row of x)", f"shape {y.shape}")
+    xj = jnp.asarray(x, dtype=param_dtype(params))
+    return np.asarray(batched_predict(apply_fn, params, xj, batch_size)), y
 
 
 def evaluate_loss(
@@ -60,11 +69,20 @@ def evaluate_loss(
 
     Returns:
         The mean over batches of each batch's mean loss, as a Python float.
+
+    Raises:
+        ValueError: ``x`` not of shape (n, features) with n >= 1; NaN/inf in ``x`` or ``y``; ``y``
+            without n rows or not of the form ``loss_type`` expects (``(n,)`` is accepted for a
+            one-output model); class labels outside ``[0, outputs)`` or BCE targets outside
+            [0, 1]; a bad ``loss_type`` or ``batch_size``.
+        TypeError: non-numeric ``x`` or ``y``.
     """
-    check_choice("evaluate_loss", "loss_type", loss_type, LOSS_TYPES)
-    x = jnp.asarray(x)
-    y = jnp.asarray(y)
-    n = x.shape[0]
-    bs = n if batch_size is None else check_positive_int("evaluate_loss", "batch_size", batch_size)
-    pred = batched_predict(apply_fn, params, x, batch_size)
-    return float(mean_of_batch_means(per_sample_loss(pred, y, loss_type), bs))
+    func = "evaluate_loss"
+    check_choice(func, "loss_type", loss_type, LOSS_TYPES)
+    bs = None if batch_size is None else check_positive_int(func, "batch_size", batch_size)
+    xh = check_x(func, "x", x)
+    dtype = param_dtype(params)
+    out = output_dim(apply_fn, params, xh.shape[1], dtype)
+    xj, yj = check_xy(func, xh, y, names=("x", "y"), out_dim=out, loss_type=loss_type, dtype=dtype)
+    pred = batched_predict(apply_fn, params, xj, bs)
+    return float(mean_of_batch_means(per_sample_loss(pred, yj, loss_type), bs or xj.shape[0]))

@@ -11,6 +11,59 @@ from ..state import TrainState
 
 STOP_REASONS = ("completed", "early_stopping", "diverged", "callback")
 
+DIVERGENCE_FACTOR = 1e4
+"""An epoch has diverged when its training loss exceeds this many times the reference loss (see
+:func:`divergence`); ``train_model(divergence_factor=...)`` changes it (None: only NaN/inf)."""
+
+DIVERGENCE_FLOOR = 1e-8
+"""The smallest reference loss, so that a reference of 0 (a perfect fit at the start) is usable."""
+
+
+def divergence(
+    m: dict[str, Any], history: dict[str, list[float]], baseline: float, factor: float | None
+) -> str | None:
+    """Why the epoch with metrics ``m`` diverged (a phrase for the warning), or None if it did not.
+
+    The rule: an epoch has diverged when any of its losses is NaN or infinite, or when its mean
+    training loss exceeds ``factor`` times the reference loss
+
+        reference = max(first, baseline, DIVERGENCE_FLOOR)
+
+    where ``first`` is the first recorded epoch's training loss (for the first epoch: its first
+    batch's loss before any step, the untrained model's) and ``baseline`` the loss of an
+    uninformed prediction (:func:`jnnbasics.metrics.baseline_loss`: ``mean(y**2)`` for MSE,
+    ``log C`` for cross-entropy, ``log 2`` for BCE). With the default factor 1e4 a regression whose
+    first epoch's loss is 1.5 diverges at a training loss of 1.5e4; ``lr=1e5`` reaches 1e20 in its
+    first epoch. The validation loss is not looked at: overfitting is not divergence. The rule uses
+    only the history and the data, so a resumed run stops where the uninterrupted run stops.
+
+    Args:
+        m: the epoch's metrics (host values): ``finite``, ``train_loss``, ``start_loss``.
+        history: the epochs recorded before this one.
+        baseline: the uninformed prediction's loss on the training data.
+        factor: ``DIVERGENCE_FACTOR`` or the run's ``divergence_factor``; None checks NaN/inf only.
+
+    Returns:
+        None, or e.g. ``"the loss became NaN or infinite"``.
+    """
+    if not bool(m["finite"]):
+        return "the loss became NaN or infinite"
+    if factor is None:
+        return None
+    recorded = history.get("train_loss") or []
+    if recorded:
+        first, what = float(recorded[0]), "the first epoch's loss"
+    else:
+        first, what = float(m["start_loss"]), "the loss at the start of training"
+    reference = max(first, baseline, DIVERGENCE_FLOOR)
+    loss = float(m["train_loss"])
+    if loss > factor * reference:
+        return (
+            f"the training loss grew to {loss:.3g}, more than {factor:g} times the reference {reference:.3g} "
+            f"(the larger of {what}, {first:.3g}, and an uninformed prediction's, {baseline:.3g})"
+        )
+    return None
+
 
 def epoch_logs(
     m: dict[str, Any], *, lr: float, n_train: int, n_val: int, penalize: bool, classifies: bool
@@ -57,7 +110,7 @@ class Loop:
         best_loss, best_epoch, best_params: the lowest validation loss so far, its 1-based epoch and
             the parameters at the end of that epoch (None without validation data).
         stop_reason: one of ``STOP_REASONS``.
-        diverged_epoch: the 1-based epoch whose loss was NaN/inf, or None.
+        diverged_epoch: the 1-based epoch that diverged (see :func:`divergence`), or None.
     """
 
     state: TrainState

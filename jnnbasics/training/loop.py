@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import warnings
@@ -9,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
+import numpy as np
 
 from .._checks import check_positive_int, fail
 from .._types import Params, PRNGKey
@@ -17,7 +19,7 @@ from ..models import Model
 from ..state import TrainState
 from .callbacks import EarlyStopping, ProgressCallback, as_callback
 from .epoch import ModelForward, fresh_state, lr_for_epoch, run_epoch_jit, traced_hyperparams
-from .history import Loop, append_logs, epoch_logs
+from .history import DIVERGENCE_FACTOR, Loop, append_logs, divergence, epoch_logs
 from .setup import RunSetup, prepare_run
 
 
@@ -32,7 +34,8 @@ class TrainResult(NamedTuple):
             ``val_accuracy`` (classification), ``epoch_time`` (seconds).
         stop_reason: ``"completed"``, ``"early_stopping"``, ``"diverged"`` or ``"callback"``.
         best_epoch: 1-based epoch of the lowest validation loss (None without validation data).
-        diverged_epoch: 1-based epoch whose loss was NaN/inf (None if training never diverged).
+        diverged_epoch: 1-based epoch that diverged — a NaN/inf loss, or a training loss far above
+            the reference (see ``divergence_factor``); None if training never diverged.
         best_params: the parameters at the end of ``best_epoch`` (None without validation data).
     """
 
@@ -73,6 +76,7 @@ def train_model(
     checkpoint_every: int = 1,
     checkpoint_interval: float = 0.0,
     mesh: Any = None,
+    divergence_factor: float | None = DIVERGENCE_FACTOR,
 ) -> TrainResult:
     """Train ``model`` with Adam, the tutorial's loop, one compiled call per epoch.
 
@@ -128,11 +132,18 @@ def train_model(
             sharded over it and parameters/optimizer state are replicated. ``batch_size`` must be
             divisible by the axis size (ValueError otherwise); the final partial batch is padded to
             a full batch with masked rows, so its size does not matter.
+        divergence_factor: an epoch whose training loss exceeds this many times the reference loss
+            has diverged (default ``DIVERGENCE_FACTOR`` = 1e4; the reference is the larger of the
+            first epoch's training loss — for the first epoch, the loss before training — and an
+            uninformed prediction's loss, see :func:`jnnbasics.training.history.divergence`).
+            None: only a NaN or infinite loss counts.
 
     Returns:
-        A :class:`TrainResult` (``best_params``: the best validation epoch's). If a loss becomes NaN or infinite, training stops, a warning names
-        the epoch, ``stop_reason == "diverged"``, and the parameters of the last finite epoch are
-        returned — nothing learned before is lost.
+        A :class:`TrainResult` (``best_params``: the best validation epoch's). If an epoch diverges
+        (a NaN or infinite loss, or a training loss above ``divergence_factor`` times the
+        reference), training stops, a ``RuntimeWarning`` names the epoch and why,
+        ``stop_reason == "diverged"``, ``diverged_epoch`` is that epoch, and the parameters of the
+        last good epoch are returned (and saved to ``checkpoint_dir``) — nothing learned before is lost.
 
     Raises:
         ValueError / TypeError: bad data or arguments, before any compilation.
@@ -163,8 +174,9 @@ def train_model(
         forward=ModelForward(model.apply),
         penalize=bool(lambda_l1 or lambda_l2),
         mesh=mesh,
+        state=state,
     )
-    _check_loop_options(patience, val_data, start_epoch, epochs, checkpoint_every)
+    _check_loop_options(patience, val_data, start_epoch, epochs, checkpoint_every, divergence_factor)
     hp = traced_hyperparams(
         {
             "learning_rate": learning_rate,
@@ -185,24 +197,23 @@ def train_model(
         cbs.append(EarlyStopping(patience))
     if progress:
         cbs.append(ProgressCallback(epochs))
+    rules = _Rules(learning_rate, restore_best and patience is not None, divergence_factor)
     if checkpoint_dir is None:
-        return _run(loop, setup, hp, cbs, learning_rate, restore_best and patience is not None)
+        return _run(loop, setup, hp, cbs, rules)
     return _run_in_folder(
-        checkpoint_dir,
-        model,
-        setup,
-        hp,
-        params,
-        loop,
-        cbs,
-        learning_rate,
-        restore_best and patience is not None,
-        checkpoint_every,
-        checkpoint_interval,
+        checkpoint_dir, model, setup, hp, params, loop, cbs, rules, checkpoint_every, checkpoint_interval
     )
 
 
-def _check_loop_options(patience, val_data, start_epoch, epochs, checkpoint_every) -> None:
+class _Rules(NamedTuple):
+    """How the loop runs: the base learning rate (for the history), restoring the best, divergence."""
+
+    learning_rate: Any
+    restore_best: bool
+    divergence_factor: float | None
+
+
+def _check_loop_options(patience, val_data, start_epoch, epochs, checkpoint_every, divergence_factor) -> None:
     if patience is not None:
         check_positive_int("train_model", "patience", patience)
         if val_data is None:
@@ -210,21 +221,25 @@ def _check_loop_options(patience, val_data, start_epoch, epochs, checkpoint_ever
     if start_epoch < 0 or start_epoch > epochs:
         fail("train_model", "start_epoch", f"in [0, epochs={epochs}]", start_epoch)
     check_positive_int("train_model", "checkpoint_every", checkpoint_every)
+    if divergence_factor is not None:
+        ok = isinstance(divergence_factor, (int, float, np.floating, np.integer)) and not isinstance(
+            divergence_factor, bool
+        )
+        if not ok or not math.isfinite(divergence_factor) or divergence_factor <= 1:
+            fail("train_model", "divergence_factor", "a finite number > 1 or None", repr(divergence_factor))
 
 
-def _run_in_folder(folder, model, setup, hp, params, loop, cbs, lr, restore, every, interval) -> TrainResult:
+def _run_in_folder(folder, model, setup, hp, params, loop, cbs, rules, every, interval) -> TrainResult:
     """:func:`_run` with the run checkpoint first among the callbacks, the folder locked."""
     from ..runs import run_lock
     from .checkpointing import RunCheckpoint, fingerprint
 
     ckpt = RunCheckpoint(folder, fingerprint(model, setup, hp, params), every=every, interval=interval)
     with run_lock(folder):
-        return _run(loop, setup, hp, [ckpt, *cbs], lr, restore)
+        return _run(loop, setup, hp, [ckpt, *cbs], rules)
 
 
-def _run(
-    loop: Loop, setup: RunSetup, hp: dict, callbacks: list, learning_rate, restore_best: bool
-) -> TrainResult:
+def _run(loop: Loop, setup: RunSetup, hp: dict, callbacks: list, rules: _Rules) -> TrainResult:
     """Run ``loop`` to its end: callbacks begin, epochs, callbacks end (also on any exception)."""
     try:
         for cb in callbacks:
@@ -232,7 +247,7 @@ def _run(
         if setup.cfg.mesh is not None:
             hp = _replicate(loop, hp, setup.cfg.mesh)
         while loop.epoch < loop.epochs and not loop.stopped:
-            logs = _one_epoch(loop, setup, hp, learning_rate)
+            logs = _one_epoch(loop, setup, hp, rules)
             if logs is None:
                 break
             for cb in callbacks:
@@ -243,7 +258,7 @@ def _run(
             cb.on_train_end(loop)
     final = (
         loop.best_params
-        if (restore_best and loop.stop_reason == "early_stopping" and loop.best_params is not None)
+        if (rules.restore_best and loop.stop_reason == "early_stopping" and loop.best_params is not None)
         else loop.state.params
     )
     return TrainResult(
@@ -257,19 +272,20 @@ def _run(
     )
 
 
-def _one_epoch(loop: Loop, setup: RunSetup, hp: dict, learning_rate) -> dict[str, float] | None:
+def _one_epoch(loop: Loop, setup: RunSetup, hp: dict, rules: _Rules) -> dict[str, float] | None:
     """Train epoch ``loop.epoch + 1``; its history row, or None (and a warning) if it diverged."""
     t0 = time.perf_counter()
     cfg, n_train = setup.cfg, setup.x.shape[0]
     perm = epoch_permutation(setup.shuffle_key, n_train, shuffle=cfg.shuffle, epoch=loop.epoch)
     new_state, m = run_epoch_jit(loop.state, setup.x, setup.y, setup.xv, setup.yv, perm, hp, cfg=cfg)
     m = jax.device_get(m)
-    if not bool(m["finite"]):  # keep loop.state: the end of the last finite epoch
+    why = divergence(m, loop.history, setup.baseline, rules.divergence_factor)
+    if why is not None:  # keep loop.state: the end of the last good epoch
         loop.diverged_epoch = loop.epoch + 1
         loop.stop("diverged")
         warnings.warn(
-            f"train_model: the loss became NaN or infinite in epoch {loop.diverged_epoch}; training stopped "
-            f"and the parameters from the end of epoch {loop.epoch} (the last finite ones) are kept. "
+            f"train_model: {why} in epoch {loop.diverged_epoch}; training stopped (diverged) and the "
+            f"parameters from the end of epoch {loop.epoch} (the last good ones) are kept. "
             "Lower the learning rate or check the data.",
             RuntimeWarning,
             stacklevel=4,
@@ -278,7 +294,7 @@ def _one_epoch(loop: Loop, setup: RunSetup, hp: dict, learning_rate) -> dict[str
     n_val = setup.xv.shape[0] if setup.xv is not None else 0
     logs = epoch_logs(
         m,
-        lr=lr_for_epoch(cfg, learning_rate, loop.epoch),
+        lr=lr_for_epoch(cfg, rules.learning_rate, loop.epoch),
         n_train=n_train,
         n_val=n_val,
         penalize=cfg.penalize,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import optax
+from jax.experimental import checkify
 
 from .._checks import check_choice, check_nonnegative_float
 from ..losses import LOSS_TYPES, compute_loss
@@ -57,6 +58,7 @@ def make_train_step(
     loss_type: str = "mse",
     lambda_l1: float = 0.0,
     lambda_l2: float = 0.0,
+    checked: bool = False,
 ) -> Callable[[TrainState, jax.Array, jax.Array], tuple[TrainState, jax.Array]]:
     """Build the jitted ``train_step(state, x, y) -> (new_state, loss)``.
 
@@ -64,6 +66,15 @@ def make_train_step(
     the loss from :func:`compute_loss`, the tutorial's ``add_regularization`` penalties (when a
     lambda is non-zero), ``jax.value_and_grad`` and the optax update. It donates the old state's
     buffers: do not use ``state`` after passing it in.
+
+    Inside ``jit`` a value cannot raise: by default a class label outside ``[0, classes)`` gives a
+    NaN loss (PyTorch raises ``Target 3 is out of bounds``), and so does a NaN in ``x``.
+    ``train_model`` and ``evaluate_loss`` check the data on the host before compiling; for this raw
+    step, ``checked=True`` checks every batch inside the compiled step (``jax.experimental.checkify``)
+    and raises ``ValueError`` (checkify's ``JaxRuntimeError``) naming the first bad label, a
+    non-finite input, a BCE target outside [0, 1] or a non-finite loss. The checked step does not
+    donate ``state``, so after an error the state passed in is still usable; it costs a few
+    reductions per batch.
 
     Args:
         apply_fn: ``apply_fn(params, x, *, key=None, train=False)``, e.g. ``model.apply``. It is
@@ -73,6 +84,7 @@ def make_train_step(
         loss_type: one of ``LOSS_TYPES``.
         lambda_l1: weight of the L1 penalty (sum of absolute values of every parameter).
         lambda_l2: weight of the tutorial's L2 penalty (sum of unsquared per-array norms).
+        checked: check each batch's data and loss inside the step and raise on a bad one.
 
     Returns:
         ``train_step(state, x, y) -> (new_state, loss)`` with ``x`` of shape (batch, features),
@@ -106,4 +118,61 @@ def make_train_step(
         )
         return new_state, loss
 
-    return jax.jit(train_step, donate_argnums=0)
+    if not checked:
+        return jax.jit(train_step, donate_argnums=0)
+    return _checked_step(train_step, apply_fn, loss_type)
+
+
+def _checked_step(train_step, apply_fn, loss_type: str):
+    """``train_step`` compiled with checkify checks of the batch and the loss; raises on a failed one."""
+
+    def checked(state, x, y):
+        _check_batch(apply_fn, loss_type, state.params, x, y)
+        new_state, loss = train_step(state, x, y)
+        checkify.check(
+            jnp.isfinite(loss),
+            "make_train_step: the loss must be finite, got {loss}; lower the learning rate or check the data",
+            loss=loss,
+        )
+        return new_state, loss
+
+    compiled = jax.jit(checkify.checkify(checked))
+
+    def checked_train_step(state, x, y):
+        err, out = compiled(state, x, y)
+        err.throw()
+        return out
+
+    return checked_train_step
+
+
+def _check_batch(apply_fn, loss_type: str, params, x, y) -> None:
+    """checkify checks (traced) of one batch: finite x; labels in range; BCE targets in [0, 1]."""
+    x, y = jnp.asarray(x), jnp.asarray(y)
+    if jnp.issubdtype(x.dtype, jnp.floating):
+        ok = jnp.isfinite(x).reshape(x.shape[0] if x.ndim else 1, -1).all(axis=1)  # per row
+        checkify.check(
+            jnp.all(ok),
+            "make_train_step: x must be finite, got NaN/infinite values, the first in row {row}",
+            row=jnp.argmin(ok),
+        )
+    if loss_type == "cross_entropy" and jnp.issubdtype(y.dtype, jnp.integer):
+        n = jax.eval_shape(lambda p, v: apply_fn(p, v), params, x).shape[-1]
+        ok = (y >= 0) & (y < n)
+        row = jnp.argmin(ok)
+        checkify.check(
+            jnp.all(ok),
+            f"make_train_step: y must be class labels in [0, {n}) for a model with {n} outputs, "
+            "got {label} at row {row} (target {label} is out of bounds)",
+            label=y[row],
+            row=row,
+        )
+    if loss_type in ("binary_cross_entropy", "bce_with_logits"):
+        flat = y.reshape(-1)
+        ok = (flat >= 0) & (flat <= 1)
+        checkify.check(
+            jnp.all(ok),
+            "make_train_step: y must be BCE targets in [0, 1], got {value} at position {pos}",
+            value=flat[jnp.argmin(ok)],
+            pos=jnp.argmin(ok),
+        )
