@@ -5,7 +5,9 @@ is flushed, ``fsync``-ed and then renamed over the destination with ``os.replace
 ``fsync``-ed too (best effort) so that the rename itself survives a power loss. A reader therefore sees
 either the old file or the complete new one, never a half-written one; if anything fails (or the
 process is interrupted, ``KeyboardInterrupt`` included) before the rename, the temporary file is
-removed and the old file is left as it was.
+removed and the old file is left as it was. Only a process killed outright (``kill -9``, power loss)
+can leave a temporary file behind: :func:`stale_temp_files` finds them for the folder's next writer
+(the run folder's lock holder removes them).
 
 Permissions: the new file is created with mode ``0o644`` filtered by the process umask, like a file
 written by ``open(path, "w")`` but never group/other-writable (with the usual umask ``022``: owner
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 from ._checks import fail
@@ -25,7 +29,7 @@ from ._checks import fail
 FILE_MODE = 0o644
 """Mode requested for every file written here (the umask still applies)."""
 
-__all__ = ["FILE_MODE", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["FILE_MODE", "stale_temp_files", "write_bytes_atomic", "write_text_atomic"]
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -88,7 +92,11 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
 
 
 def _create_temp(path: Path) -> tuple[int, Path]:
-    """Create and open a new, uniquely named temporary file next to ``path``."""
+    """Create and open a new, uniquely named temporary file next to ``path``.
+
+    Raises:
+        OSError: naming ``path`` (the file asked for), not the temporary name.
+    """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
@@ -96,6 +104,25 @@ def _create_temp(path: Path) -> tuple[int, Path]:
             return os.open(tmp, flags, FILE_MODE), tmp
         except FileExistsError:  # 64 random bits: practically never
             continue
+        except OSError as e:  # e.g. a read-only folder: say which file could not be written
+            raise type(e)(e.errno, e.strerror, str(path)) from None
+
+
+def stale_temp_files(folder: str | os.PathLike[str], names: Iterable[str]) -> list[Path]:
+    """Temporary files this module left in ``folder`` for the files ``names`` (a killed writer's).
+
+    Only call this while holding the folder's lock: another writer's temporary file looks the same.
+    """
+    folder = Path(folder)
+    wanted = set(names)
+    return [
+        p
+        for p in folder.glob(".*.tmp")
+        if (m := _TEMP_NAME.fullmatch(p.name)) is not None and m.group(1) in wanted
+    ]
+
+
+_TEMP_NAME = re.compile(r"\.(.+)\.[0-9a-f]{16}\.tmp")
 
 
 def _fsync_dir(directory: Path) -> None:

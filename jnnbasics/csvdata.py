@@ -1,10 +1,16 @@
 """CSV tables for the command line: read, validate, and turn into feature and target arrays.
 
-A table has a header row and one sample per line. Feature columns must hold finite numbers; the
-target column may hold numbers (a regression target or integer class labels) or class names,
-which are mapped to indices ``0..k-1`` in sorted order (the mapping is kept so that predictions can
-be turned back into names). Every problem is reported as a ``ValueError`` whose message names the
-file, the column and the line, so the CLI can print it as a one-line error.
+A table has a header row and one sample per line. Feature columns must hold finite numbers that
+fit float32 (the precision the models compute in); the target column may hold numbers (a
+regression target or integer class labels) or class names, which are mapped to indices ``0..k-1``
+in sorted order (the mapping is kept so that predictions can be turned back into names).
+
+A cell that is empty or one of :data:`MISSING_VALUES` (``NA``, ``nan``, ``?``, ...) is a *missing
+value*: an error naming the line, in a feature and in the target column alike (a missing target
+is never a class of its own), unless the rows with missing values are dropped explicitly
+(``load_csv(..., drop_missing=True)``, ``jnnbasics train --drop-missing``), which warns with their
+count and lines. Every problem is reported as a ``ValueError`` whose message names the file, the
+column and the line, so the CLI can print it as a one-line error.
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ from __future__ import annotations
 import csv
 import math
 import os
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +30,14 @@ TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
 
 MAX_INFERRED_CLASSES = 20
 """An integer-valued target with at most this many distinct values is taken for class labels."""
+
+MISSING_VALUES = frozenset(
+    {"", "?", "NA", "N/A", "n/a", "#N/A", "<NA>", "NaN", "nan", "-nan", "-NaN", "NULL", "null", "None"}
+)
+"""Cells that mean "no value" (pandas' default markers and ``?``; case-sensitive, after stripping)."""
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""The largest float32 (about 3.4e38): a number beyond it overflows to inf in the models."""
 
 
 @dataclass(frozen=True)
@@ -142,19 +157,55 @@ def _parse_number(text: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def cell_problem(text: str) -> str | None:
+    """Why a cell is not a usable number (``"is empty"``, ``"holds 'x' ..."``), or None if it is one."""
+    if text in MISSING_VALUES:
+        return "is empty (a missing value)" if not text else f"holds {text!r} (a missing value)"
+    try:
+        v = float(text)
+    except ValueError:
+        return f"holds {text!r}"
+    if not math.isfinite(v):
+        return f"holds {text!r}, which is not a finite number"
+    if abs(v) > FLOAT32_MAX:
+        return f"holds {text!r}, which overflows float32 (the largest float32 is {FLOAT32_MAX:.4g})"
+    return None
+
+
 def numeric_column(table: Table, index: int) -> np.ndarray:
-    """Column ``index`` as float64, shape (n,); a ``ValueError`` naming the column and first bad line."""
+    """Column ``index`` as float64, shape (n,); a ``ValueError`` naming the column and first bad line.
+
+    Every cell must be a finite number within float32's range (see :func:`cell_problem`).
+    """
     out = np.empty(len(table.rows), dtype=np.float64)
     for r, row in enumerate(table.rows):
-        v = _parse_number(row[index])
-        if v is None:
-            what = "is empty" if not row[index] else f"holds {row[index]!r}"
+        why = cell_problem(row[index])
+        if why is not None:
+            hint = _MISSING_HINT if row[index] in MISSING_VALUES else ""
             raise ValueError(
                 f"CSV file {table.path!r}: feature column {table.columns[index]!r} must hold finite "
-                f"numbers, but line {table.lines[r]} {what}"
+                f"numbers, but line {table.lines[r]} {why}{hint}"
             )
-        out[r] = v
+        out[r] = float(row[index])
     return out
+
+
+_MISSING_HINT = "; fill it in, or drop such rows (jnnbasics train --drop-missing)"
+
+
+def drop_missing_rows(table: Table, columns: Sequence[int]) -> tuple[Table, tuple[int, ...]]:
+    """``table`` without the rows that have a missing value in any of ``columns``, and their lines.
+
+    Raises:
+        ValueError: every row has a missing value.
+    """
+    missing = [any(row[i] in MISSING_VALUES for i in columns) for row in table.rows]
+    keep = [r for r, m in enumerate(missing) if not m]
+    dropped = tuple(line for line, m in zip(table.lines, missing) if m)
+    if not keep:
+        raise ValueError(f"CSV file {table.path!r}: every data row has a missing value; no rows are left")
+    rows, lines = tuple(table.rows[r] for r in keep), tuple(table.lines[r] for r in keep)
+    return replace(table, rows=rows, lines=lines), dropped
 
 
 def feature_matrix(table: Table, names: Sequence[str]) -> np.ndarray:
@@ -170,7 +221,7 @@ def feature_matrix(table: Table, names: Sequence[str]) -> np.ndarray:
 
 
 def load_csv(
-    path: str | os.PathLike[str], target: str
+    path: str | os.PathLike[str], target: str, *, drop_missing: bool = False
 ) -> tuple[np.ndarray, list[str], tuple[str, ...], tuple[int, ...]]:
     """Read features and raw target strings from a CSV file.
 
@@ -179,6 +230,9 @@ def load_csv(
     Args:
         path: the CSV file (header row, one sample per line).
         target: name of the target column.
+        drop_missing: drop the rows with a missing value (:data:`MISSING_VALUES`) in the target or a
+            feature column, with a ``UserWarning`` giving their count and lines; by default a
+            missing value is an error.
 
     Returns:
         ``(x, targets, feature_names, lines)``: ``x`` float64 of shape (n, features), ``targets``
@@ -187,13 +241,24 @@ def load_csv(
 
     Raises:
         ValueError: any problem of :func:`read_table`, a missing target column (the message lists
-            the columns), no feature column, or a non-numeric feature value (column and row named).
+            the columns), no feature column, a non-numeric, missing or float32-overflowing feature
+            value (column and line named), or no rows left after dropping.
 
     Example:
         >>> x, raw, names, lines = load_csv("iris.csv", "species")
     """
     table = read_table(path)
     t = column_index(table, target, role="target column")
+    if drop_missing:
+        table, dropped = drop_missing_rows(table, range(len(table.columns)))
+        if dropped:
+            shown = ", ".join(map(str, dropped[:10])) + (", ..." if len(dropped) > 10 else "")
+            warnings.warn(
+                f"CSV file {table.path!r}: dropped {len(dropped)} row(s) with a missing value (line(s) "
+                f"{shown}); {len(table.rows)} row(s) remain",
+                UserWarning,
+                stacklevel=2,
+            )
     names = tuple(c for i, c in enumerate(table.columns) if i != t)
     x = feature_matrix(table, names)
     return x, [row[t] for row in table.rows], names, table.lines
@@ -222,7 +287,8 @@ def make_labels(
         :class:`Labels`.
 
     Raises:
-        ValueError: empty targets or an empty value, an unknown task, a single class for a classification task, more
+        ValueError: empty targets, a missing value (:data:`MISSING_VALUES`, the line named), a
+            number that is not finite or overflows float32, an unknown task, a single class for a classification task, more
             than two classes for ``"binary"``, class names or a missing value for ``"regression"``,
             or non-integer numbers for a classification task given explicitly.
 
@@ -235,8 +301,7 @@ def make_labels(
     values = [v if isinstance(v, str) else repr(float(v)) for v in raw]
     if not values:
         raise ValueError("the target column is empty (no data rows)")
-    if "" in values:
-        raise ValueError(f"the target value is missing in {_where(values.index(''), lines)}")
+    _check_target_values(values, lines)
     nums = [_parse_number(v) for v in values]
     numeric = all(v is not None for v in nums)
     if task == "regression":
@@ -278,6 +343,28 @@ def make_labels(
     return Labels(y, inferred, names)
 
 
+def _check_target_values(values: Sequence[str], lines: Sequence[int] | None) -> None:
+    """Refuse a missing target, or a number that is not finite or overflows float32 (first row named)."""
+    for r, v in enumerate(values):
+        if v in MISSING_VALUES:
+            what = "is empty" if not v else f"is {v!r}"
+            raise ValueError(
+                f"the target value in {_where(r, lines)} {what}, a missing value (a missing target is "
+                f"never a class of its own){_MISSING_HINT}"
+            )
+        why = cell_problem(v)
+        if why is not None and _looks_numeric(v):
+            raise ValueError(f"the target in {_where(r, lines)} {why}")
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _int_name(v: float) -> str:
     return str(int(v))
 
@@ -306,6 +393,8 @@ def encode_labels(
             numeric_names[v] = i
     out = np.empty(len(raw), dtype=np.int32)
     for r, v in enumerate(raw):
+        if v in MISSING_VALUES and v not in index:
+            raise ValueError(f"the target value in {_where(r, lines)} is missing ({v!r})")
         if v in index:
             out[r] = index[v]
             continue
@@ -321,11 +410,15 @@ def encode_labels(
 
 
 __all__ = [
+    "FLOAT32_MAX",
     "Labels",
     "MAX_INFERRED_CLASSES",
+    "MISSING_VALUES",
     "TASKS",
     "Table",
+    "cell_problem",
     "column_index",
+    "drop_missing_rows",
     "encode_labels",
     "feature_matrix",
     "load_csv",

@@ -20,7 +20,6 @@ from .data import ScalerState
 from .runs import (
     BEST,
     CONFIG,
-    HISTORY_JSON,
     PARAMS_CHOICES,
     RUN_FORMAT,
     RUN_VERSION,
@@ -30,6 +29,7 @@ from .runs import (
     load_params,
     params_file,
     read_config,
+    read_history,
     read_json,
     run_lock,
     save_params,
@@ -275,7 +275,7 @@ def load_run(path: str | os.PathLike, *, params: str = "best") -> Run:
     x_scaler, y_scaler = scalers_from_json(
         read_json(folder / SCALER, "the feature scaler"), len(cfg["features"]), str(folder / SCALER)
     )
-    history = read_json(folder / HISTORY_JSON, "history") if (folder / HISTORY_JSON).is_file() else {}
+    history = read_history(folder)
     return Run(
         cfg,
         model,

@@ -36,7 +36,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from ._atomic import write_text_atomic
+from ._atomic import stale_temp_files, write_text_atomic
 from ._lockfile import exclusive_lock
 from .checkpoint import load_checkpoint, read_checkpoint_metadata, save_checkpoint
 from .data import ScalerState
@@ -69,12 +69,17 @@ class RunFolderError(ValueError):
 def run_lock(folder: str | os.PathLike) -> Iterator[Path]:
     """Hold the run folder's lock (one writer per run); re-entrant within a process.
 
+    The holder first removes the temporary files a killed writer left (``jnnbasics._atomic``).
+
     Raises:
         jnnbasics.LockedError: another live process is writing the run.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(folder / LOCK, f"run folder {folder}") as path:
+        for tmp in stale_temp_files(folder, RUN_FILES):  # left by a writer killed mid-write
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         yield path
 
 
@@ -122,6 +127,25 @@ def write_history(folder: str | os.PathLike, history: dict[str, list[float]]) ->
     for i in range(n):
         w.writerow([i + 1, *(repr(float(history[k][i])) if i < len(history[k]) else "" for k in keys)])
     write_text_atomic(folder / HISTORY_CSV, buf.getvalue())
+
+
+def read_history(folder: str | os.PathLike) -> dict[str, list[float]]:
+    """``history.json`` of a run folder (``{}`` if there is none).
+
+    Raises:
+        RunFolderError: the file cannot be read, or is not a map of per-epoch lists of numbers.
+    """
+    path = Path(folder) / HISTORY_JSON
+    if not path.is_file():
+        return {}
+    h = read_json(path, "the run's history")
+    if not (isinstance(h, dict) and all(isinstance(v, list) and all(map(_is_number, v)) for v in h.values())):
+        raise RunFolderError(f"{path} is not a run history (a map from names to per-epoch lists of numbers)")
+    return h
+
+
+def _is_number(x: Any) -> bool:
+    return x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))  # None: a NaN saved
 
 
 def read_config(folder: str | os.PathLike) -> dict[str, Any]:

@@ -128,4 +128,36 @@ def test_type_errors_and_unwritable_places(tmp_path):
 
 
 def test_module_exports():
-    assert set(_atomic.__all__) == {"FILE_MODE", "write_bytes_atomic", "write_text_atomic"}
+    assert set(_atomic.__all__) == {
+        "FILE_MODE",
+        "stale_temp_files",
+        "write_bytes_atomic",
+        "write_text_atomic",
+    }
+
+
+def test_a_failed_temp_file_names_the_destination(tmp_path, monkeypatch):
+    """A read-only folder: the error names the file asked for, not the temporary name (issue 9)."""
+    real_open = os.open
+
+    def refuse(path, *args, **kwargs):
+        if str(path).endswith(".tmp"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(PermissionError) as info:
+        write_text_atomic(tmp_path / "out.csv", "a\n")
+    assert info.value.filename == str(tmp_path / "out.csv") and ".tmp" not in str(info.value)
+    assert os.listdir(tmp_path) == []
+
+
+def test_stale_temp_files_finds_a_killed_writers_files(tmp_path):
+    from jnnbasics._atomic import stale_temp_files
+
+    names = [".config.json.0123456789abcdef.tmp", ".last.ckpt.fedcba9876543210.tmp"]
+    others = [".config.json.tmp", ".other.txt.0123456789abcdef.tmp", "config.json", ".config.json.0123.tmp"]
+    for n in names + others:
+        (tmp_path / n).write_text("x")
+    found = stale_temp_files(tmp_path, ["config.json", "last.ckpt"])
+    assert sorted(p.name for p in found) == sorted(names)

@@ -139,9 +139,9 @@ def test_help(capsys, command):
     assert out.startswith("usage: jnnbasics")
 
 
-def test_no_command_prints_usage(capsys):
+def test_no_command_is_a_one_line_error(capsys):
     code, _, err = run(capsys)
-    assert code == 2 and "usage: jnnbasics" in err
+    assert_one_line_error(code, err, "a command is required, one of: train, evaluate, predict, tune, bench")
 
 
 def test_bench_forwards_its_arguments(capsys):
@@ -558,7 +558,8 @@ def test_bad_csv(capsys, tmp_path, name):
         (["train", "--samples", "1"], "make_moons: n_samples must be at least 2"),
         (
             ["train", "--dataset", "iris", "--val-fraction", "0.999"],
-            "cannot split 150 rows with --val-fraction 0.999",
+            "150 row(s) with --val-fraction 0.999 leave 0 training and 150 validation row(s); each of the 3 "
+            "classes needs a row in the training split, so at least 3000 rows are needed",
         ),
         (["train", "--resume"], "--resume needs --out"),
         (["train", "--resume", "--out", "{tmp}"], "is not a jnnbasics run folder (no config.json)"),

@@ -173,7 +173,7 @@ def test_explicit_tasks():
         (["a", "b", "c"], "binary", "exactly 2 classes, the target has 3"),
         (["1.5", "a"], "regression", "numeric target, but line 9 holds 'a'"),
         (["0.5", "1"], "binary", "non-integer value '0.5' in line 8"),
-        (["a", "", "b"], None, "missing in line 9"),
+        (["a", "", "b"], None, "the target value in line 9 is empty, a missing value"),
         ([], None, "empty"),
         (["a", "b"], "ranking", "task must be one of"),
     ],
@@ -181,6 +181,89 @@ def test_explicit_tasks():
 def test_make_labels_errors(raw, task, fragment):
     with pytest.raises(ValueError, match=_re(fragment)):
         make_labels(raw, task, lines=range(8, 8 + len(raw)))
+
+
+# ---------------------------------------------------------------------------------------------
+# missing values and float32 overflow (issue 9)
+# ---------------------------------------------------------------------------------------------
+def regression_rows(n: int = 40) -> list[str]:
+    """A regression table's lines (header first): two features, a non-integer target."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 2))
+    y = x @ np.array([1.5, -2.0]) + 0.1 * rng.normal(size=n)
+    return ["a,b,y"] + [f"{float(p)!r},{float(q)!r},{float(t)!r}" for (p, q), t in zip(x, y)]
+
+
+@pytest.mark.parametrize("marker", ["nan", "NA", "?", "", "N/A", "null", "None"])
+def test_a_missing_regression_target_is_an_error_naming_the_line(tmp_path, marker):
+    """Once trained as a 40-class problem: the missing marker became a class name."""
+    lines = regression_rows()
+    lines[5] = lines[5].rsplit(",", 1)[0] + "," + marker
+    x, raw, _, rows = load_csv(write(tmp_path, "\n".join(lines) + "\n"), "y")
+    what = "is empty" if not marker else f"is {marker!r}"
+    with pytest.raises(ValueError, match=_re(f"the target value in line 6 {what}, a missing value")):
+        make_labels(raw, lines=rows)
+    with pytest.raises(ValueError, match="line 6"):
+        make_labels(raw, "regression", lines=rows)
+
+
+def test_a_missing_class_name_is_not_a_class(tmp_path):
+    with pytest.raises(ValueError, match=_re("the target value in line 3 is 'NA', a missing value")):
+        make_labels(["cat", "NA", "dog"], lines=[2, 3, 4])
+    with pytest.raises(ValueError, match=_re("the target value in data row 2 is missing ('?')")):
+        encode_labels(["cat", "?"], ("cat", "dog"))
+
+
+@pytest.mark.parametrize(
+    "cell, fragment",
+    [
+        ("1e39", "line 3 holds '1e39', which overflows float32"),
+        ("-4e38", "line 3 holds '-4e38', which overflows float32"),
+        ("NA", "line 3 holds 'NA' (a missing value); fill it in, or drop such rows"),
+    ],
+)
+def test_a_feature_beyond_float32_names_column_and_line(tmp_path, cell, fragment):
+    path = write(tmp_path, f"a,b,label\n1,2,x\n5,{cell},y\n6,7,x\n")
+    with pytest.raises(ValueError, match=_re(f"feature column 'b' must hold finite numbers, but {fragment}")):
+        load_csv(path, "label")
+
+
+def test_float32_limit_is_numpys():
+    """3.4e38 fits float32 (accepted), 3.5e38 does not (refused) — the oracle is numpy's cast."""
+    with np.errstate(over="ignore"):
+        assert np.isfinite(np.float32(3.4e38)) and not np.isfinite(np.float32(3.5e38))
+    assert make_labels(["3.4e38", "1.5", "0.5"]).task == "regression"
+    with pytest.raises(
+        ValueError, match=_re("the target in data row 1 holds '3.5e38', which overflows float32")
+    ):
+        make_labels(["3.5e38", "1.5", "0.5"])
+
+
+@pytest.mark.parametrize("cell", ["inf", "-Infinity", "NAN"])
+def test_a_non_finite_target_is_an_error(cell):
+    with pytest.raises(
+        ValueError, match=_re(f"the target in line 3 holds {cell!r}, which is not a finite number")
+    ):
+        make_labels(["1.5", cell, "2.5"], lines=[2, 3, 4])
+
+
+def test_drop_missing_drops_rows_and_says_which(tmp_path):
+    lines = regression_rows(10)
+    lines[3] = lines[3].rsplit(",", 1)[0] + ",NA"  # file line 4: target missing
+    lines[7] = "?," + lines[7].split(",", 1)[1]  # file line 8: feature missing
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    with pytest.warns(
+        UserWarning, match=_re("dropped 2 row(s) with a missing value (line(s) 4, 8); 8 row(s) remain")
+    ):
+        x, raw, _, rows = load_csv(path, "y", drop_missing=True)
+    oracle = np.loadtxt(path, delimiter=",", skiprows=1, dtype=str)
+    keep = [i for i in range(10) if i not in (2, 6)]
+    assert rows == tuple(i + 2 for i in keep)
+    assert_close(x, oracle[keep, :2].astype(np.float64), np.float64)
+    assert raw == list(oracle[keep, 2])
+    path = write(tmp_path, "a,y\nNA,1\n2,?\n", "all.csv")
+    with pytest.raises(ValueError, match="every data row has a missing value"):
+        load_csv(path, "y", drop_missing=True)
 
 
 def test_encode_labels_with_a_runs_classes():

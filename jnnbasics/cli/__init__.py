@@ -2,8 +2,10 @@
 
 One module per command (each registers its own arguments and has a short ``run``), assembled into
 one parser here; command bodies call library functions (``train_model``, ``jnnbasics.runs``) and
-never re-implement them. Every user error is printed as one line ``jnnbasics: error: ...`` with exit
-status 2, never a traceback. matplotlib is imported only inside the functions that draw.
+never re-implement them. Every failure is printed as one line ``jnnbasics: error: ...``, never a traceback;
+the exit statuses are those of :mod:`jnnbasics.cli.common` (2: the input is wrong, 1: training
+diverged or an internal error, 130: Ctrl-C). matplotlib is imported only inside the functions that
+draw.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from collections.abc import Sequence
 
 from ..runs import RUN_FILES
 from . import bench, evaluate, predict, train, tune
-from .common import EXIT_INTERRUPTED, EXIT_USAGE, PROG, CLIError, Parser, error, guard
+from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, PROG, CLIError, Parser, error, guard
 from .rundata import load_run_data
 
 COMMANDS = (train, evaluate, predict, tune, bench)
 
 __all__ = [
+    "EXIT_FAILURE",
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
     "PROG",
@@ -54,8 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments after the program name (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit status: 0 on success, 2 for a user error (one line on stderr, no traceback),
-        130 when interrupted with Ctrl-C.
+        The exit status: 0 on success, 2 when the input is wrong (one line on stderr, no
+        traceback), 1 when training diverged (the run folder keeps the good epochs) or on an
+        internal error, 130 when interrupted with Ctrl-C.
 
     Example:
         >>> main(["train", "--epochs", "5", "--quiet", "--out", "runs/demo"])  # doctest: +SKIP
@@ -66,12 +70,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return guard(lambda: bench.run_bench(argv[1:]))
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            where = f"{PROG} {args.command}" if args.command else PROG
+            raise CLIError(f"unrecognized arguments: {' '.join(unknown)} (see '{where} --help')")
     except CLIError as e:
         return error(str(e))
     except SystemExit as e:  # --help / --version
         return int(e.code or 0)
     if args.command is None:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
+        names = ", ".join(c.__name__.rsplit(".", 1)[-1] for c in COMMANDS)
+        return error(f"a command is required, one of: {names} (see '{PROG} --help')")
     return guard(lambda: args.func(args))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from typing import NoReturn
 
-from .common import EXIT_USAGE, CLIError
+from .common import EXIT_USAGE, PROG, CLIError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_bench(argv: list[str]) -> int:
-    """Run the benchmark with ``argv``; its exit status."""
+    """Run the benchmark with ``argv``; its exit status (a usage error: one line, exit 2)."""
     try:
         bench = importlib.import_module("jnnbasics.bench")
     except ModuleNotFoundError as e:
@@ -29,6 +30,23 @@ def run_bench(argv: list[str]) -> int:
             raise CLIError(f"the benchmark needs the package {e.name!r}, which is not installed") from None
         raise CLIError("the benchmark module jnnbasics.bench is not available in this installation") from None
     try:
+        _check_arguments(bench, argv)
         return int(bench.main(argv) or 0)
-    except SystemExit as e:  # the benchmark's own argparse (--help, a bad option)
+    except SystemExit as e:  # --help
         return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_USAGE)
+
+
+def _check_arguments(bench, argv: list[str]) -> None:
+    """The benchmark's own argument checks, with its usage errors as one line (not argparse's block)."""
+    parser = bench.build_parser()
+    parser.error = _usage_error
+    args = parser.parse_args(argv)
+    try:
+        bench.make_plan(args)
+        bench.resolve_targets(args.targets)
+    except (argparse.ArgumentTypeError, ValueError) as e:
+        _usage_error(str(e))
+
+
+def _usage_error(message: str) -> NoReturn:
+    raise CLIError(f"{message} (see '{PROG} bench --help')")

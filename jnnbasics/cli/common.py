@@ -1,7 +1,17 @@
 """What every command shares: the program name, exit codes, one-line errors, argument types.
 
-Every user error is printed as one line ``jnnbasics: error: ...`` with exit status 2, never a
-traceback (set ``JNNBASICS_TRACEBACK=1`` to see where a library error came from); Ctrl-C exits 130.
+Exit statuses (also in ``docs/errors.md``):
+
+* 0 — done;
+* 1 (``EXIT_FAILURE``) — the command ran but failed: training diverged (the run folder keeps the
+  good epochs), or an unexpected internal error;
+* 2 (``EXIT_USAGE``) — the input is wrong (an option, a file, the data), or a file cannot be
+  written; nothing the user had is changed;
+* 130 (``EXIT_INTERRUPTED``) — Ctrl-C (a training run keeps its last finished epoch).
+
+Every failure is printed as one line ``jnnbasics: error: ...`` (argparse's usage errors included:
+the line plus a ``--help`` hint), never a traceback (set ``JNNBASICS_TRACEBACK=1`` to see where an
+error came from); every warning as one line ``jnnbasics: warning: ...``.
 """
 
 from __future__ import annotations
@@ -11,13 +21,16 @@ import datetime
 import math
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 PROG = "jnnbasics"
+EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+TRACEBACK_ENV = "JNNBASICS_TRACEBACK"
 
 
 class CLIError(Exception):
@@ -36,14 +49,33 @@ def one_line(message: str) -> str:
     return " ".join(str(message).split())
 
 
-def error(message: str) -> int:
-    """Print the one-line error and return the usage exit status."""
+def error(message: str, status: int = EXIT_USAGE) -> int:
+    """Print the one-line error and return ``status`` (default: the usage exit status)."""
     print(f"{PROG}: error: {one_line(message)}", file=sys.stderr)
-    return EXIT_USAGE
+    return status
+
+
+def os_error_text(e: OSError) -> str:
+    """``"<file>: <reason>"`` for an ``OSError`` (``str(e)`` when it names no file)."""
+    if e.filename is not None and e.strerror:
+        return f"{e.filename}: {e.strerror.lower()}"
+    return str(e)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a warning as one line ``jnnbasics: warning: ...`` (no source line)."""
+    print(f"{PROG}: warning: {one_line(str(message))}", file=sys.stderr)
 
 
 def guard(run: Callable[[], int]) -> int:
-    """Run a command body: user errors become one line and exit 2, Ctrl-C exits 130."""
+    """Run a command body: one-line errors (exit 2, or 1 for failures), warnings as one line, Ctrl-C 130."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        return _guarded(run)
+
+
+def _guarded(run: Callable[[], int]) -> int:
     from .._lockfile import LockedError
 
     try:
@@ -56,13 +88,21 @@ def guard(run: Callable[[], int]) -> int:
         except OSError:
             pass
         return 0
-    except (ValueError, TypeError, LockedError, OSError) as e:
-        if os.environ.get("JNNBASICS_TRACEBACK"):  # for developers: show where a library error came from
-            raise
-        return error(str(e))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as e:
+        if os.environ.get(TRACEBACK_ENV):  # for developers: show where the error came from
+            raise
+        if isinstance(e, OSError):
+            return error(os_error_text(e))
+        if isinstance(e, (ValueError, TypeError, LockedError)):
+            return error(str(e))
+        return error(
+            f"internal error ({type(e).__name__}: {e}); set {TRACEBACK_ENV}=1 to see where, and please "
+            "report it",
+            EXIT_FAILURE,
+        )
 
 
 def default_out(stem: str) -> Path:
@@ -73,6 +113,16 @@ def default_out(stem: str) -> Path:
     while out.exists():
         out, i = Path(f"{base}-{i}"), i + 1
     return out
+
+
+def make_folder(out: Path, flag: str) -> None:
+    """Create the folder ``out`` (and its parents); a :class:`CLIError` naming ``flag`` if it cannot be."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CLIError(
+            f"cannot create the {flag} folder {out} ({os_error_text(e)}); choose another {flag}"
+        ) from None
 
 
 def prepare_out(out: Path, *, force: bool, ours: Sequence[str], flag: str, resumable: bool = False) -> None:
@@ -161,10 +211,18 @@ def seed_int(text: str) -> int:
 
 
 def layer_list(text: str) -> list[int]:
-    """Hidden layer sizes ``"64,32"`` -> ``[64, 32]`` (``""`` or ``"none"``: no hidden layer)."""
+    """Hidden layer sizes ``"64,32"`` -> ``[64, 32]``; ``"none"``: no hidden layer (a linear model).
+
+    An empty value is refused (an unset shell variable, not a way to ask for a linear model).
+    """
     t = text.strip()
-    if t.lower() in ("", "none"):
+    if t.lower() == "none":
         return []
+    if not t:
+        raise argparse.ArgumentTypeError(
+            "expected comma-separated layer sizes like 64,32, or none for a linear model (no hidden "
+            "layer), got an empty value"
+        )
     sizes = []
     for part in t.split(","):
         try:

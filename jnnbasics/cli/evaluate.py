@@ -7,9 +7,8 @@ import json
 
 from ..run import Run, load_run, outputs_metrics
 from ..runs import PARAMS_CHOICES, jsonable
-from .common import CLIError
 from .report import fmt_metrics, split_metrics
-from .rundata import check_csv_unchanged, load_run_data
+from .rundata import check_csv_unchanged, check_data_recorded, load_run_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,11 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         results = {"csv": csv_metrics(r, args.csv)}
     else:
-        if not (r.config.get("csv") or r.config.get("dataset")) or "seed" not in r.config:
-            raise CLIError(
-                f"{r.path} was saved from Python and does not say which data it was trained on; "
-                "give --csv FILE with its feature and target columns"
-            )
+        check_data_recorded(r.config, r.path, "evaluate")
         check_csv_unchanged(r.config, "evaluate")
         results = split_metrics(r, load_run_data(r.config))
     if args.json:

@@ -11,7 +11,7 @@ from pathlib import Path
 from .._atomic import write_text_atomic
 from ..run import load_run
 from ..runs import PARAMS_CHOICES
-from .common import CLIError
+from .common import CLIError, os_error_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
     for row, e in zip(table.rows, extra):
         w.writerow([*row, *e])
     if args.out:
-        write_text_atomic(Path(args.out), buf.getvalue())
+        try:
+            write_text_atomic(Path(args.out), buf.getvalue())
+        except OSError as e:
+            raise CLIError(f"cannot write --out {args.out} ({os_error_text(e)})") from None
         print(f"wrote {len(table.rows)} predictions to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(buf.getvalue())

@@ -1,15 +1,20 @@
 """The data of a command-line run: built-in data sets or a CSV file, labelled, split and scaled.
 
-A run's config names its data (``dataset``/``samples``/``noise`` or ``csv``/``target``, ``task``,
-``val_fraction``, ``seed``); :func:`load_run_data` makes or reads exactly those rows again, so
-``evaluate`` and ``--resume`` see the data the run was trained on — and a CSV file that changed
-since (its SHA-256 is in the config) is refused instead of silently used.
+A run's config names its data (``dataset``/``samples``/``noise`` or ``csv``/``target``/
+``drop_missing``, ``task``, ``val_fraction``, ``seed``); :func:`load_run_data` makes or reads exactly
+those rows again, so ``evaluate`` and ``--resume`` see the data the run was trained on — and a CSV
+file that changed since (its SHA-256 is in the config) is refused instead of silently used.
+
+Too little data is refused before anything is trained: the split must leave a validation row and,
+for classification, at least one training row of every class (the message says how many rows
+are needed). The validation split need not hold every class (a rare class may miss it).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +51,8 @@ def builtin_datasets() -> dict[str, BuiltinDataset]:
         "spirals": BuiltinDataset(
             lambda k, n, s: ds.make_spirals(k, n, n_classes=3, noise=s), 900, 0.2, "three spiral arms"
         ),
-        "blobs": BuiltinDataset(
-            lambda k, n, s: ds.make_blobs(k, n, n_classes=3, cluster_std=s), 600, 1.5, "three Gaussian blobs"
+        "blobs": BuiltinDataset(  # seed 0's nearest centres are 1.97 apart: std 0.5 keeps them apart
+            lambda k, n, s: ds.make_blobs(k, n, n_classes=3, cluster_std=s), 600, 0.5, "three Gaussian blobs"
         ),
         "regression": BuiltinDataset(
             lambda k, n, s: ds.make_regression(k, n, n_features=4, noise=s), 1000, 0.1, "linear, 4 features"
@@ -63,6 +68,7 @@ DATA_DEFAULTS: dict[str, Any] = {
     "noise": None,
     "csv": None,
     "target": None,
+    "drop_missing": None,
     "task": None,
     "val_fraction": 0.2,
     "seed": 0,
@@ -80,6 +86,12 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--csv", metavar="FILE", help="train on a CSV file with a header row (needs --target)")
     g.add_argument("--target", metavar="COL", help="the CSV column to predict (numbers or class names)")
+    g.add_argument(
+        "--drop-missing",
+        action="store_true",
+        default=None,
+        help="skip CSV rows with a missing value (empty, NA, nan, ?, ...); by default such a row is an error",
+    )
     g.add_argument(
         "--task",
         choices=TASKS,
@@ -121,13 +133,15 @@ def resolve_data(given: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
             if given.get(flag) is not None:
                 raise CLIError(f"--{flag} is for generated data sets, not --csv")
         cfg["dataset"] = None
+        cfg["drop_missing"] = bool(given.get("drop_missing"))
         cfg["csv"] = str(Path(given["csv"]).resolve())
         if not Path(cfg["csv"]).is_file():
             raise CLIError(f"CSV file {given['csv']!r} does not exist")
         cfg["csv_sha256"] = file_sha256(cfg["csv"])
         return cfg
-    if given.get("target"):
-        raise CLIError("--target is for --csv data")
+    for flag in ("target", "drop_missing"):
+        if given.get(flag):
+            raise CLIError(f"--{flag.replace('_', '-')} is for --csv data")
     spec = builtin_datasets()[cfg["dataset"]]
     if spec.make is None:
         for flag in ("samples", "noise"):
@@ -137,6 +151,19 @@ def resolve_data(given: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
         cfg["samples"] = given.get("samples") or spec.samples
         cfg["noise"] = given.get("noise") if given.get("noise") is not None else spec.noise
     return cfg
+
+
+def check_data_recorded(cfg: dict[str, Any], folder: Path | str, action: str) -> None:
+    """Refuse a run whose config does not say which data it was trained on (saved from Python)."""
+    if not (cfg.get("csv") or cfg.get("dataset")) or "seed" not in cfg or "val_fraction" not in cfg:
+        hint = (
+            "give --csv FILE with its feature and target columns"
+            if action == "evaluate"
+            else "train a new run"
+        )
+        raise CLIError(
+            f"{folder} was saved from Python and does not say which data it was trained on; {hint}"
+        )
 
 
 def check_csv_unchanged(cfg: dict[str, Any], action: str) -> None:
@@ -174,7 +201,9 @@ def _raw_data(cfg: dict[str, Any], data_key) -> tuple[np.ndarray, list, list[str
 
         if not cfg.get("target"):
             raise CLIError("--csv needs --target COL (the column to predict)")
-        x, raw, features, lines = load_csv(cfg["csv"], cfg["target"])
+        x, raw, features, lines = load_csv(
+            cfg["csv"], cfg["target"], drop_missing=bool(cfg.get("drop_missing"))
+        )
         return np.asarray(x), raw, list(features), lines
     if cfg["dataset"] == "iris":
         from ..datasets import load_iris
@@ -190,7 +219,8 @@ def load_run_data(cfg: dict[str, Any]) -> RunData:
     """Make or read the data described by a (resolved) config, label it and split it.
 
     Raises:
-        CLIError / ValueError: a bad CSV, a target that does not fit the task, too few rows to split.
+        CLIError / ValueError: a bad CSV, a target that does not fit the task, too few rows to split
+            or to have every class in the training split (the message says how many are needed).
     """
     from ..csvdata import make_labels
     from ..data import train_val_split
@@ -198,20 +228,60 @@ def load_run_data(cfg: dict[str, Any]) -> RunData:
     data_key, split_key, _ = seed_keys(cfg["seed"])
     x, raw, features, lines = _raw_data(cfg, data_key)
     labels = make_labels(raw, cfg.get("task"), lines=lines)
-    if len(labels.y) < 2:
-        raise CLIError(
-            f"the data has {len(labels.y)} row(s); at least 2 are needed (a training and a validation row)"
-        )
+    n_classes = len(labels.class_names) if labels.class_names else 0
+    check_enough_rows(len(labels.y), cfg["val_fraction"], n_classes)
     x = np.asarray(x, dtype=np.float32)
-    try:
-        parts = train_val_split(split_key, x, labels.y, cfg["val_fraction"])
-    except ValueError as e:
-        raise CLIError(
-            f"cannot split {x.shape[0]} rows with --val-fraction {cfg['val_fraction']}: {e}"
-        ) from None
+    parts = train_val_split(split_key, x, labels.y, cfg["val_fraction"])
     xt, yt, xv, yv = (np.asarray(a) for a in parts)
     names = list(labels.class_names) if labels.class_names else None
+    if names:
+        _check_every_class_trains(labels.y, yt, names, cfg)
     return RunData(x, labels.y, xt, yt, xv, yv, labels.task, names, features)
+
+
+def split_sizes(n: int, val_fraction: float) -> tuple[int, int]:
+    """``(training rows, validation rows)`` of ``n`` rows: ``ceil(val_fraction * n)`` validate."""
+    n_val = math.ceil(val_fraction * n)
+    return n - n_val, n_val
+
+
+def check_enough_rows(n: int, val_fraction: float, n_classes: int) -> None:
+    """Refuse ``n`` rows that cannot leave a validation row and a training row per class (or one).
+
+    Raises:
+        CLIError: saying how many rows are needed with this ``val_fraction``.
+    """
+    need_train = max(n_classes, 1)
+    n_train, n_val = split_sizes(n, val_fraction)
+    if n_train >= need_train and n_val >= 1:
+        return
+    need = max(2, math.ceil(need_train / (1.0 - val_fraction)) - 2)  # then step over rounding
+    while split_sizes(need, val_fraction)[0] < need_train:
+        need += 1
+    why = (
+        f"each of the {n_classes} classes needs a row in the training split"
+        if n_classes
+        else "training needs a row"
+    )
+    raise CLIError(
+        f"too little data: {n} row(s) with --val-fraction {val_fraction} leave {max(n_train, 0)} training "
+        f"and {n_val} validation row(s); {why}, so at least {need} rows are needed (or a smaller "
+        "--val-fraction)"
+    )
+
+
+def _check_every_class_trains(
+    y: np.ndarray, y_train: np.ndarray, names: list[str], cfg: dict[str, Any]
+) -> None:
+    """Refuse a split whose training part lacks a class (it could never be learned)."""
+    counts, seen = np.bincount(y, minlength=len(names)), set(np.unique(y_train).tolist())
+    for c, name in enumerate(names):
+        if c not in seen:
+            raise CLIError(
+                f"the training split has no row of class {name!r} (the data has {counts[c]} row(s) of it; "
+                f"--val-fraction {cfg['val_fraction']}, --seed {cfg['seed']}); every class needs a training "
+                "row: add rows of it, or lower --val-fraction, or try another --seed"
+            )
 
 
 def fit_scalers(data: RunData):

@@ -18,17 +18,21 @@ from typing import Any
 
 from .. import runs
 from .._keys import seed_keys
+from ..checkpoint import read_checkpoint_metadata
 from ..run import Run, loss_targets, model_of, save_run
 from ..schedules import SCHEDULES
 from ..tasks import LOSS_OF_TASK
 from .common import (
+    EXIT_FAILURE,
     EXIT_INTERRUPTED,
     PROG,
     CLIError,
     activations,
     default_out,
+    error,
     flags_given,
     layer_list,
+    make_folder,
     nonnegative_float,
     one_line,
     positive_float,
@@ -42,6 +46,7 @@ from .rundata import (
     RunData,
     add_data_options,
     check_csv_unchanged,
+    check_data_recorded,
     fit_scalers,
     load_run_data,
     resolve_data,
@@ -121,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = _new_config(cfg, data)
         if out.exists() and not out.is_dir():
             raise CLIError(f"{out} exists and is not a folder; choose another --out")
+        make_folder(out, "--out")
     with runs.run_lock(out):
         if args.resume:
             if _finished(out, cfg, given.get("epochs")):
@@ -138,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
 def _resumed_config(out: Path, given: dict[str, Any]) -> dict[str, Any]:
     """The saved config of the run in ``out``; flags given with --resume must agree (``--epochs`` may grow)."""
     cfg = runs.read_config(out)
+    check_data_recorded(cfg, out, "--resume")
     if cfg.get("version", 1) < 2:
         raise CLIError(
             f"{out} was written by an older jnnbasics (run format 1); its checkpoint cannot be resumed, "
@@ -195,6 +202,16 @@ def _finished(out: Path, cfg: dict[str, Any], epochs: int | None) -> bool:
         raise CLIError(f"--epochs {epochs} is less than the {done} epochs this run has done")
     last = runs.params_file(out, "last")
     last_epoch = runs.params_epoch(last) if last is not None else None
+    if last_epoch and not (out / runs.CHECKPOINT).is_file():
+        raise CLIError(
+            f"{out} has no {runs.CHECKPOINT} (its {last.name} holds epoch {last_epoch}), so it cannot be "
+            "resumed; train a new run with --force or another --out"
+        )
+    if last is not None and read_checkpoint_metadata(last).get("stop_reason") == "diverged":
+        raise CLIError(
+            f"the run in {out} diverged after epoch {last_epoch}; resuming would diverge again: train a "
+            f"new run with a lower --lr (it was {cfg['lr']:g}), with --force or another --out"
+        )
     if last_epoch == done and done > 0 and (epochs or cfg["epochs"]) <= cfg["epochs"]:
         print(
             f"{out}: this run is finished ({done} epochs); give --epochs above {cfg['epochs']} to train it further"
@@ -239,7 +256,26 @@ def _train_and_report(args, out: Path, cfg: dict[str, Any], data: RunData, x_sca
     runs.write_json(out / runs.METRICS, metrics)
     pictures = [] if args.no_plots or not result.history.get("train_loss") else _pictures(out, run, data)
     print_summary(out, cfg, metrics, pictures)
+    if result.stop_reason == "diverged":
+        return error(diverged_message(out, cfg, result), EXIT_FAILURE)
     return 0
+
+
+def diverged_message(out: Path, cfg: dict[str, Any], result) -> str:
+    """What a diverged run says: the epoch, what the folder keeps, what to do."""
+    good = runs.checkpoint_epoch(out)
+    epoch = result.diverged_epoch or len(result.history.get("train_loss", [])) or 1
+    fix = f"lower --lr (it is {cfg['lr']:g}) and train again with --force or another --out"
+    if not good:
+        return (
+            f"training diverged in epoch {epoch}: no epoch finished with a usable loss, so {out} holds no "
+            f"trained parameters (last.ckpt keeps the initial ones, epoch 0); {fix}"
+        )
+    best = f"best epoch {result.best_epoch}, " if result.best_epoch else ""
+    return (
+        f"training diverged in epoch {epoch}; {out} keeps the {good} epoch(s) before it (checkpoint, "
+        f"history, {best}last epoch {good}); {fix}"
+    )
 
 
 def _train(args, out: Path, cfg: dict[str, Any], model, data: RunData, x_scaler, y_scaler):
@@ -300,8 +336,6 @@ def _pictures(out: Path, run: Run, data: RunData) -> list[str]:
 
 def _interrupted(out: Path, cfg: dict[str, Any]) -> int:
     """Ctrl-C: the checkpoint holds the last finished epoch (train_model saved it); say how to go on."""
-    from ..checkpoint import read_checkpoint_metadata
-
     done = runs.checkpoint_epoch(out)
     if done:
         runs.write_history(out, read_checkpoint_metadata(out / runs.CHECKPOINT)["history"])
@@ -318,6 +352,7 @@ def repeat_command(cfg: dict[str, Any]) -> str:
     parts = [PROG, "train"]
     if cfg.get("csv"):
         parts += ["--csv", cfg["csv"], "--target", cfg["target"]]
+        parts += ["--drop-missing"] if cfg.get("drop_missing") else []
     else:
         parts += ["--dataset", cfg["dataset"]]
         if cfg.get("samples") is not None:
