@@ -1,4 +1,4 @@
-"""What the benchmark records about the machine it runs on: cores in use, CPU, versions, load."""
+"""What the benchmark records about the machine it runs on: cores, CPU, versions, devices, load."""
 
 from __future__ import annotations
 
@@ -52,5 +52,51 @@ def load_average() -> str:
     """The 1, 5 and 15 minute load averages as text (``"n/a"`` where the OS has none)."""
     try:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:  # pragma: no cover
+    except (OSError, AttributeError):  # pragma: no cover - no load average on this OS
         return "n/a"
+
+
+def busy_warning() -> str | None:
+    """One line of warning when the 1-minute load average is above the cores in use, else None.
+
+    Other programs then take CPU time from the systems being timed, unevenly (PyTorch's worker
+    threads suffer most), so times and ratios can be off by large factors.
+    """
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):  # pragma: no cover - no load average on this OS
+        return None
+    n = cores()
+    if load <= n:
+        return None
+    return (
+        f"warning: load average {load:.1f} on {n} cores: other programs are using the CPU, "
+        "so these times and ratios are unreliable; run again when the machine is quiet"
+    )
+
+
+def torch_available() -> bool:
+    """Whether PyTorch can be imported here (the comparison systems need it)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+TORCH_MISSING = (
+    "PyTorch is not installed: timing the JAX systems only; 'pip install torch' adds the PyTorch comparison"
+)
+"""The line printed when :func:`torch_available` is False."""
+
+
+def jax_devices() -> dict[str, Any]:
+    """JAX's devices as this run sees them: ``{"count", "platform", "devices"}`` (names as text)."""
+    import jax
+
+    devices = jax.devices()
+    return {
+        "count": len(devices),
+        "platform": devices[0].platform,
+        "devices": [str(d) for d in devices],
+    }

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .machine import cores
-from .timing import paired_ratio
+from .timing import paired_ratio, summarize
 from .workloads import Workload, make_data
 
 PROGRAMS_DIR = Path(__file__).resolve().parent / "programs"
@@ -146,17 +146,18 @@ _STARTUP_KEYS = (
 )
 
 
-def _startup_once(train: list[str], sizes: str, *, device: str, cache: str) -> dict[str, float]:
-    """One round of every start-up measurement (the values of ``_STARTUP_KEYS``), in order."""
-    torch_train = [*train, f"--threads={cores()}"]
-    out = {
-        "import_jnnbasics_s": run_program("startup_import", ["jnnbasics"], device=device)[0]["import_s"],
-        "import_torch_s": run_program("startup_import", ["torch"], device=device)[0]["import_s"],
-    }
+def _startup_once(train: list[str], sizes: str, *, device: str, cache: str, torch: bool) -> dict[str, float]:
+    """One round of every start-up measurement (the values of ``_STARTUP_KEYS``), in order; the
+    PyTorch ones are NaN when ``torch`` is False."""
+    out = {"import_jnnbasics_s": run_program("startup_import", ["jnnbasics"], device=device)[0]["import_s"]}
+    out["import_torch_s"] = (
+        run_program("startup_import", ["torch"], device=device)[0]["import_s"] if torch else math.nan
+    )
     init, _ = run_program("startup_init", [sizes], device=device)
     out.update(backend_s=init["backend_s"], init_s=init["init_s"])
     out["jnn_process_s"] = run_program("train_jnn", train, device=device)[1]
-    out["torch_process_s"] = run_program("train_torch", torch_train, device=device)[1]
+    torch_train = [*train, f"--threads={cores()}"]
+    out["torch_process_s"] = run_program("train_torch", torch_train, device=device)[1] if torch else math.nan
     init, _ = run_program("startup_init", [sizes], device=device, cache_dir=cache)
     out["init_s_warm_cache"] = init["init_s"]
     out["jnn_process_s_warm_cache"] = run_program("train_jnn", train, device=device, cache_dir=cache)[1]
@@ -164,7 +165,14 @@ def _startup_once(train: list[str], sizes: str, *, device: str, cache: str) -> d
 
 
 def startup_check(
-    tmp: Path, *, device: str, repeats: int, tiny: Workload, seed: Workload, steps: int = 2000
+    tmp: Path,
+    *,
+    device: str,
+    repeats: int,
+    tiny: Workload,
+    seed: Workload,
+    steps: int = 2000,
+    torch: bool = True,
 ) -> dict[str, Any]:
     """Start-up costs in fresh processes, each measured ``repeats`` times (interleaved).
 
@@ -174,6 +182,8 @@ def startup_check(
       ``train_model`` against the tutorial's PyTorch script, on the same data.
     * ``*_warm_cache``: the jnnbasics figures again with JAX's persistent compilation cache
       filled by an earlier process (a first run has none).
+
+    With ``torch=False`` (PyTorch not installed) the PyTorch figures and the ratio are NaN.
 
     Returns:
         Medians and the raw values, ``steps`` and ``process_ratio`` (jnnbasics over PyTorch,
@@ -189,10 +199,10 @@ def startup_check(
     run_program("train_jnn", train, device=device, cache_dir=cache)
     rec: dict[str, list] = {k: [] for k in _STARTUP_KEYS}
     for _ in range(repeats):
-        for k, v in _startup_once(train, sizes, device=device, cache=cache).items():
+        for k, v in _startup_once(train, sizes, device=device, cache=cache, torch=torch).items():
             rec[k].append(v)
     out: dict[str, Any] = {"steps": epochs * (n // tiny.batch_size), "raw": rec}
-    out.update({k: float(np.median(v)) for k, v in rec.items()})
+    out.update({k: summarize(v)["median"] for k, v in rec.items()})
     out["process_ratio"] = paired_ratio(rec["jnn_process_s"], rec["torch_process_s"])["median"]
     return out
 

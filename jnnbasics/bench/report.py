@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .many import SWEEP_LABELS
 from .runners import SYSTEMS
 
 
@@ -59,6 +60,48 @@ def results_table(results: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+_SWEEP_COLUMNS = {
+    "vs_train_model": "x vs train_model (one model)",
+    "vs_train_model_seq": "x vs train_model_seq",
+    "vs_torch_func": "x vs torch_func (same K)",
+    "vs_torch_seq": "x vs torch_seq",
+}
+
+
+def sweep_table(results: dict[str, Any], name: str) -> list[list[str]]:
+    """Rows of sweep ``name``: ``[system, K, median µs per model-step, IQR, speed-ups..., devices,
+    first call s]``, the header first. A speed-up is the other system's time over this one's."""
+    header = [
+        "system",
+        "K",
+        "us/model-step (median)",
+        "IQR",
+        *_SWEEP_COLUMNS.values(),
+        "devices",
+        "first call s",
+    ]
+    rows = [header]
+    for system, res in results["sweep"][name]["systems"].items():
+        kind, _, k = system.rpartition("_")
+        kind, k = (kind, k) if k.isdigit() else (system, "1")
+        if "error" in res:
+            rows.append([system, k, "failed", "", *["" for _ in _SWEEP_COLUMNS], "", res["error"][:60]])
+            continue
+        s = res["summary"]
+        rows.append(
+            [
+                kind,
+                k,
+                fmt(s["median"], ".2f"),
+                f"{fmt(s['q1'], '.2f')}-{fmt(s['q3'], '.2f')}",
+                *[fmt(res.get(c, {}).get("median")) if c in res else "" for c in _SWEEP_COLUMNS],
+                str(res["devices"]) if "devices" in res else "",
+                fmt(res.get("first_s"), ".3f"),
+            ]
+        )
+    return rows
+
+
 def target_rows(results: dict[str, Any]) -> list[list[str]]:
     """Rows ``[what, wanted, measured, met, detail]`` of ``results["targets"]``, the header first."""
     rows = [["target", "wanted", "measured", "met", "detail"]]
@@ -96,13 +139,48 @@ def _matmul_line(m: dict[str, Any]) -> str:
     )
 
 
+def devices_line(meta: dict[str, Any]) -> str:
+    """One sentence on JAX's devices in this run and the ``--cpu-devices`` setting."""
+    jd = meta.get("jax_devices") or {}
+    return (
+        f"JAX devices: {jd.get('count', 'n/a')} ({', '.join(jd.get('devices', []))}); "
+        f"--cpu-devices {meta.get('cpu_devices', 'n/a')}."
+    )
+
+
+def _sweep_section(results: dict[str, Any], name: str) -> list[str]:
+    """The Markdown of one sweep: its heading, what it trains, the table and the systems."""
+    sweep = results["sweep"][name]
+    wl = sweep["workload"]
+    held = {s: r["held_on"] for s, r in sweep["systems"].items() if "held_on" in r and len(r["held_on"]) > 1}
+    lines = [
+        f"### Sweep {name}: K models {wl['layer_sizes']}, batch {wl['batch_size']}, "
+        f"{sweep['epochs']} epoch(s) of {wl['steps_per_epoch']} steps each",
+        "",
+        "µs per model-step (one optimizer step of one model), median over interleaved rounds; "
+        "speed-ups: the other system's time over this one's, pair by pair; devices: how many "
+        "devices train_many spread the models over.",
+        "",
+        md_table(sweep_table(results, name)),
+        "",
+    ]
+    lines += [f"- `{k}`: {v}" for k, v in SWEEP_LABELS.items()]
+    if held:
+        lines += [f"- `{s}` held its models on {', '.join(d)}" for s, d in held.items()]
+    return [*lines, ""]
+
+
 def markdown_report(results: dict[str, Any]) -> str:
-    """The Markdown tables (per-step times, targets when judged) and the extras of a run."""
+    """The Markdown tables (per-step times, sweeps, targets when judged) and the extras of a run."""
     meta = results["meta"]
     parts = [
         f"Run {meta['date']} on {meta['machine']['cpu']} ({meta['machine']['cores']} cores in use), "
         f"device {meta['device']}, load before/after {meta['load_before']} / {meta.get('load_after', 'n/a')}.",
-        f"Command: `{meta['command']}`" + (" (quick: smoke-test sizes)" if meta["quick"] else ""),
+        devices_line(meta),
+        f"Command: `{meta['command']}`" + (" (quick: small sizes)" if meta["quick"] else ""),
+        "",
+        *[f"**{line}**" for line in meta.get("warnings", [])],
+        *meta.get("notes", []),
         "",
         "### Per optimizer step (µs; median over repeats, interleaved; ratios pair by pair)",
         "",
@@ -111,6 +189,8 @@ def markdown_report(results: dict[str, Any]) -> str:
     ]
     if results.get("matmul"):
         parts += [_matmul_line(results["matmul"]), ""]
+    for name in results.get("sweep", {}):
+        parts += _sweep_section(results, name)
     if results.get("targets") is not None:
         parts += ["### Targets", "", md_table(target_rows(results)), ""]
     errors = {

@@ -9,7 +9,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,21 +63,39 @@ class Runner:
 _COLD_CACHES: list = []  # inductor cache directories of torch.compile runs, kept until exit
 
 
+def torch_mlp(layer_sizes: Sequence[int]):
+    """The tutorial's PyTorch MLP: ``Linear``, ``ReLU``, ..., ``Linear`` (``torch.nn.Sequential``)."""
+    import torch
+
+    layers: list = []
+    for a, b in zip(layer_sizes[:-1], layer_sizes[1:]):
+        layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers[:-1])
+
+
+def torch_criterion(loss_type: str):
+    """``BCEWithLogitsLoss()`` for ``"bce_with_logits"``, else ``CrossEntropyLoss()`` (mean over the batch)."""
+    import torch
+
+    return torch.nn.BCEWithLogitsLoss() if loss_type == "bce_with_logits" else torch.nn.CrossEntropyLoss()
+
+
+def torch_targets(workload: Workload, y: np.ndarray):
+    """``y`` as the tensor the criterion takes: float (n, 1) for BCE, int64 (n,) labels otherwise."""
+    import torch
+
+    return torch.from_numpy(y if workload.loss_type == "bce_with_logits" else y.astype(np.int64))
+
+
 def _torch_train_step(workload: Workload, dev, *, compiled: bool) -> Callable:
     """The tutorial's model, Adam and ``train_step(xb, yb) -> float`` on device ``dev``."""
     import torch
 
     torch.set_num_threads(cores())
     torch.manual_seed(0)
-    layers: list = []
-    for a, b in zip(workload.layer_sizes[:-1], workload.layer_sizes[1:]):
-        layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
-    model = torch.nn.Sequential(*layers[:-1]).to(dev)
+    model = torch_mlp(workload.layer_sizes).to(dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-    if workload.loss_type == "bce_with_logits":
-        criterion = torch.nn.BCEWithLogitsLoss()
-    else:
-        criterion = torch.nn.CrossEntropyLoss()
+    criterion = torch_criterion(workload.loss_type)
     if compiled:
         # A fresh inductor cache, so that the compile time reported is a cold one (kept until exit).
         _COLD_CACHES.append(tempfile.TemporaryDirectory(prefix="jnnbench-inductor-"))
@@ -121,8 +139,7 @@ def torch_runner(
 
     dev = torch.device("cuda" if device == "gpu" else "cpu")
     train_step = _torch_train_step(workload, dev, compiled=compiled)
-    xt = torch.from_numpy(x)
-    yt = torch.from_numpy(y if workload.loss_type == "bce_with_logits" else y.astype(np.int64))
+    xt, yt = torch.from_numpy(x), torch_targets(workload, y)
     bs = workload.batch_size
     if loader:
         data = torch.utils.data.DataLoader(

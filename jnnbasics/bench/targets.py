@@ -20,9 +20,9 @@ and optionally
   ran).
 
 ``{a.b.c}`` or ``{a.b.c:.2f}`` in ``description`` and ``detail`` is replaced by the value at that
-path, formatted with that spec (``n/a`` when absent). The benchmark reads
-``benchmarks/targets.json`` of the checkout it runs from, or the file given with ``--targets``;
-without either it reports no targets.
+path, formatted with that spec (``n/a`` when absent). The benchmark judges the table given with
+``--targets FILE``; without one it reports no targets. (``benchmarks/run.py`` gives the project's
+own table, ``benchmarks/targets.json``.)
 """
 
 from __future__ import annotations
@@ -52,12 +52,6 @@ UNITS: tuple[str, ...] = ("", "x", "s", "%")
 _REQUIRED = {"id": str, "description": str, "metric": str, "comparison": str, "threshold": (int, float)}
 _OPTIONAL = {"divided_by": str, "unit": str, "detail": str, "requires": str}
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.]+)(?::([^{}]*))?\}")
-
-
-def default_targets_path() -> Path | None:
-    """``benchmarks/targets.json`` of the checkout this package runs from; None when absent."""
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "targets.json"
-    return path if path.is_file() else None
 
 
 def _check_row(row: Any, where: str) -> None:
@@ -204,15 +198,14 @@ def resolve_targets(path: str | Path | None) -> tuple[list[dict[str, Any]] | Non
     """The targets table to judge a run by, and its file.
 
     Args:
-        path: a file given by the user; None looks for :func:`default_targets_path`.
+        path: the file given with ``--targets``, or None.
 
     Returns:
-        ``(rows, path)``, or ``(None, None)`` when no path is given and there is no default file.
+        ``(rows, path)``, or ``(None, None)`` when no path is given.
 
     Raises:
         ValueError: the file cannot be read or is malformed (see :func:`load_targets`).
     """
-    path = default_targets_path() if path is None else Path(path)
     if path is None:
         return None, None
-    return load_targets(path), path
+    return load_targets(path), Path(path)
