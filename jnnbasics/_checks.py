@@ -126,6 +126,85 @@ def describe(value: Any) -> str:
     return f"{type(value).__name__} {text[:60] + '...' if len(text) > 60 else text}"
 
 
+def as_array(func: str, arg: str, x: Any) -> Any:
+    """``x`` as a JAX array (a traced value passed through), after checking it holds numbers.
+
+    Arrays, NumPy arrays, Python numbers and (nested) lists of numbers are accepted; None, strings,
+    dicts, objects and arrays of strings are refused with a ``TypeError`` naming ``arg``.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    if isinstance(x, jax.core.Tracer):
+        return x
+    if x is None or isinstance(x, (str, bytes, dict)):
+        fail(func, arg, "a numeric array", describe(x), exc=TypeError)
+    try:
+        a = jnp.asarray(x)
+    except (TypeError, ValueError):
+        fail(func, arg, "a numeric array", describe(x), exc=TypeError)
+    if not (jnp.issubdtype(a.dtype, jnp.number) or a.dtype == jnp.bool_):
+        fail(func, arg, "a numeric array", f"dtype {a.dtype}", exc=TypeError)
+    return a
+
+
+def check_axis(func: str, arg: str, axis: Any, ndim: int) -> int:
+    """Return ``axis`` if it is an integer axis of an array with ``ndim`` dimensions (negative counts back)."""
+    if (
+        isinstance(axis, bool)
+        or not isinstance(axis, (int, np.integer))
+        or not -max(ndim, 1) <= axis < max(ndim, 1)
+    ):
+        fail(
+            func,
+            arg,
+            f"an integer in [{-max(ndim, 1)}, {max(ndim, 1)}) for an array of {ndim} dimensions",
+            repr(axis),
+        )
+    return int(axis)
+
+
+def check_number(func: str, arg: str, value: Any) -> float:
+    """Return ``float(value)`` for a finite real number or 0-d numeric array (a traced value passed through)."""
+    if _is_traced(value):
+        return value
+    scalar_array = isinstance(value, np.ndarray) or _is_jax_array(value)
+    if scalar_array and (np.ndim(value) != 0 or not np.issubdtype(np.asarray(value).dtype, np.number)):
+        fail(func, arg, "a number", describe(value), exc=TypeError)
+    if isinstance(value, bool) or not (scalar_array or isinstance(value, (int, float, np.number))):
+        fail(func, arg, "a number", describe(value), exc=TypeError)
+    f = float(value)
+    if not math.isfinite(f):
+        fail(func, arg, "a finite number", repr(value))
+    return f
+
+
+def check_shape(func: str, arg: str, shape: Any, *, allow_zero: bool = False) -> tuple[int, ...]:
+    """Return ``shape`` as a tuple of ints if it is a sequence of positive (or, ``allow_zero``, >= 0) ints."""
+    want = "a sequence of " + ("non-negative" if allow_zero else "positive") + " integers"
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        fail(func, arg, want, describe(shape), exc=TypeError)
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < (0 if allow_zero else 1):
+            fail(func, arg, want, repr(shape))
+    return tuple(int(d) for d in dims)
+
+
+def check_float_dtype(func: str, arg: str, dtype: Any) -> np.dtype:
+    """Return ``np.dtype(dtype)`` if it is a floating dtype (float16/32/64, bfloat16)."""
+    import jax.numpy as jnp
+
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        fail(func, arg, "a floating dtype (e.g. jnp.float32)", repr(dtype), exc=TypeError)
+    if not jnp.issubdtype(dt, jnp.floating):
+        fail(func, arg, "a floating dtype (e.g. jnp.float32)", repr(dtype), exc=TypeError)
+    return dt
+
+
 def check_key(func: str, key: Any, *, arg: str = "key", hint: str = "") -> None:
     """Raise ``TypeError`` unless ``key`` is one PRNG key: typed (``jax.random.key(seed)``, shape ``()``)
     or raw (``jax.random.PRNGKey(seed)``: uint32 of shape ``(2,)``, or ``(4,)`` for the rbg keys).
@@ -150,7 +229,7 @@ def check_key(func: str, key: Any, *, arg: str = "key", hint: str = "") -> None:
     )
 
 
-def check_class_labels(func: str, arg: str, y: np.ndarray, n_classes: int) -> None:
+def check_class_labels(func: str, arg: str, y: np.ndarray, n_classes: int, *, context: str = "") -> None:
     """Raise ``ValueError`` unless every entry of the integer-valued ``y`` is in ``[0, n_classes)``.
 
     The message names the first bad label and its row, in PyTorch's words too (``Target 3 is out of
@@ -164,7 +243,7 @@ def check_class_labels(func: str, arg: str, y: np.ndarray, n_classes: int) -> No
         fail(
             func,
             arg,
-            f"class labels in [0, {n_classes}) for a model with {n_classes} outputs",
+            f"class labels in [0, {n_classes}) " + (context or f"for a model with {n_classes} outputs"),
             f"{v!r} at row {i} (target {v} is out of bounds; {bad.size} such label(s))",
         )
 
@@ -201,8 +280,8 @@ def check_tree_like(func: str, arg: str, tree: Any, reference: Any, *, same_dtyp
         fail(
             func,
             arg,
-            f"a tree like the model's {_tree_summary(want[0])}",
-            f"{_tree_summary(got[0])}, {_first_difference(arg, got[0], want[0])}",
+            f"a tree like the model's ({len(want[0])} leaves: {_tree_summary(want[0])})",
+            f"{len(got[0])} leaves, {_first_difference(arg, got[0], want[0])}",
             hint=f"{arg} was made for another architecture than the model",
         )
     first_dtype = np.dtype(got[0][0][1].dtype) if got[0] else None
@@ -219,7 +298,9 @@ def check_tree_like(func: str, arg: str, tree: Any, reference: Any, *, same_dtyp
         dtype, expected = np.dtype(getattr(leaf, "dtype", np.asarray(leaf).dtype)), np.dtype(ref.dtype)
         if same_dtype and dtype != expected:
             fail(func, name, f"of dtype {expected} like the model's", f"dtype {dtype}", exc=TypeError)
-        if not same_dtype and (not np.issubdtype(dtype, np.floating) or dtype != first_dtype):
+        if not same_dtype and not np.issubdtype(dtype, np.floating):
+            fail(func, name, "a floating-point array", f"dtype {dtype}", exc=TypeError)
+        if not same_dtype and dtype != first_dtype:
             fail(
                 func,
                 name,
@@ -233,7 +314,7 @@ def _tree_summary(leaves_with_paths: list) -> str:
     import jax
 
     shapes = [f"{jax.tree_util.keystr(p)}: {tuple(np.shape(v))}" for p, v in leaves_with_paths[:6]]
-    more = f", ... ({len(leaves_with_paths)} leaves)" if len(leaves_with_paths) > 6 else ""
+    more = ", ..." if len(leaves_with_paths) > 6 else ""
     return "{" + ", ".join(shapes) + more + "}" if shapes else "an empty tree"
 
 
@@ -256,3 +337,9 @@ def _is_traced(value: Any) -> bool:
     import jax
 
     return isinstance(value, jax.core.Tracer)
+
+
+def _is_jax_array(value: Any) -> bool:
+    import jax
+
+    return isinstance(value, jax.Array)

@@ -2,6 +2,8 @@
 
 Every function is pure, jit-able, vmap-able and differentiable, and is numerically stable for any
 finite input (``sigmoid``/``softmax`` of values like ``±1e4`` give finite values and gradients).
+Inputs are checked before tracing: ``x`` must hold numbers (arrays, lists or scalars; a
+``TypeError`` names ``x`` otherwise), ``axis`` must be an axis of ``x``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from ._checks import check_choice
+from ._checks import as_array, check_axis, check_choice, check_number
 
 Array = jax.Array
 
@@ -32,7 +34,7 @@ def sigmoid(x: Array) -> Array:
         >>> sigmoid(jnp.array([0.0]))
         Array([0.5], dtype=float32)
     """
-    return jax.nn.sigmoid(x)
+    return jax.nn.sigmoid(as_array("sigmoid", "x", x))
 
 
 def relu(x: Array) -> Array:
@@ -48,7 +50,7 @@ def relu(x: Array) -> Array:
         >>> relu(jnp.array([-1.0, 2.0]))
         Array([0., 2.], dtype=float32)
     """
-    return jax.nn.relu(x)
+    return jax.nn.relu(as_array("relu", "x", x))
 
 
 def tanh(x: Array) -> Array:
@@ -64,7 +66,7 @@ def tanh(x: Array) -> Array:
         >>> tanh(jnp.array([0.0]))
         Array([0.], dtype=float32)
     """
-    return jnp.tanh(x)
+    return jnp.tanh(as_array("tanh", "x", x))
 
 
 def softmax(x: Array, axis: int = -1) -> Array:
@@ -85,7 +87,8 @@ def softmax(x: Array, axis: int = -1) -> Array:
         >>> softmax(jnp.array([[1.0, 1.0]]))
         Array([[0.5, 0.5]], dtype=float32)
     """
-    return jax.nn.softmax(x, axis=axis)
+    x = as_array("softmax", "x", x)
+    return jax.nn.softmax(x, axis=check_axis("softmax", "axis", axis, jnp.ndim(x)))
 
 
 def log_softmax(x: Array, axis: int = -1) -> Array:
@@ -102,7 +105,8 @@ def log_softmax(x: Array, axis: int = -1) -> Array:
         >>> log_softmax(jnp.array([0.0, 0.0]))
         Array([-0.6931472, -0.6931472], dtype=float32)
     """
-    return jax.nn.log_softmax(x, axis=axis)
+    x = as_array("log_softmax", "x", x)
+    return jax.nn.log_softmax(x, axis=check_axis("log_softmax", "axis", axis, jnp.ndim(x)))
 
 
 def leaky_relu(x: Array, negative_slope: float = 0.01) -> Array:
@@ -122,7 +126,8 @@ def leaky_relu(x: Array, negative_slope: float = 0.01) -> Array:
         >>> leaky_relu(jnp.array([-1.0, 1.0]), 0.1)
         Array([-0.1,  1. ], dtype=float32)
     """
-    x = jnp.asarray(x)
+    x = as_array("leaky_relu", "x", x)
+    negative_slope = check_number("leaky_relu", "negative_slope", negative_slope)
     return jnp.where(x > 0, x, negative_slope * x)
 
 
@@ -144,7 +149,7 @@ def gelu(x: Array, approximate: bool = False) -> Array:
         >>> gelu(jnp.array([0.0]))
         Array([0.], dtype=float32)
     """
-    return jax.nn.gelu(x, approximate=approximate)
+    return jax.nn.gelu(as_array("gelu", "x", x), approximate=bool(approximate))
 
 
 def identity(x: Array) -> Array:

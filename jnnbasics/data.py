@@ -105,6 +105,8 @@ def fit_scaler(x: Any) -> ScalerState:
 
 
 def _check_features(func: str, state: ScalerState, x: Any) -> None:
+    if not isinstance(state, ScalerState):
+        fail(func, "state", "a ScalerState (from fit_scaler)", type(state).__name__, exc=TypeError)
     n_features = int(np.shape(state.mean)[0])
     if np.ndim(x) < 1 or np.shape(x)[-1] != n_features:
         fail(
@@ -179,6 +181,15 @@ def prepare_data_for_nn(x: Any, y: Any) -> tuple[Array, Array, ScalerState]:
     """
     arr, mean, scale = _fit_host("prepare_data_for_nn", x)
     y_host = np.asarray(y)
+    if not (np.issubdtype(y_host.dtype, np.number) or y_host.dtype == bool):
+        fail(
+            "prepare_data_for_nn",
+            "y",
+            "a numeric array",
+            f"dtype {y_host.dtype}",
+            hint="map class names to integers first",
+            exc=TypeError,
+        )
     if y_host.ndim == 0 or y_host.shape[0] != arr.shape[0]:
         fail(
             "prepare_data_for_nn",
@@ -259,6 +270,8 @@ def epoch_permutation(key: PRNGKey | None, n: int, *, shuffle: bool = True, epoc
         >>> order = epoch_permutation(jax.random.key(0), 100, epoch=3)
     """
     n = check_positive_int("epoch_permutation", "n", n)
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+        fail("epoch_permutation", "epoch", "a non-negative integer", repr(epoch))
     if not shuffle:
         return np.arange(n, dtype=np.int32)
     _check_key("epoch_permutation", key)

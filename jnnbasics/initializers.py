@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 
-from ._checks import check_choice, fail
+from ._checks import check_choice, check_float_dtype, check_key, check_number, check_shape, fail
 from ._types import PRNGKey
 
 Array = jax.Array
@@ -106,6 +106,13 @@ def unit_and_scale(name: str, shape: Sequence[int], **options) -> tuple[str, flo
 
 
 def _draw(key: PRNGKey, shape: Sequence[int], dtype, name: str, **options) -> Array:
+    """Check the arguments (naming the initialiser), then draw ``shape`` from ``name``'s distribution."""
+    check_key(name, key)
+    shape = check_shape(name, "shape", shape)
+    dtype = check_float_dtype(name, "dtype", dtype)
+    for opt in ("gain", "a"):
+        if opt in options:
+            options[opt] = check_number(name, opt, options[opt])
     dist, scale = unit_and_scale(name, shape, **options)
     if dist == "uniform":
         return scale * jax.random.uniform(key, tuple(shape), dtype, minval=-1.0, maxval=1.0)
@@ -241,7 +248,7 @@ def zeros(key: PRNGKey, shape: Sequence[int], dtype=jnp.float32) -> Array:
         Array([0., 0., 0.], dtype=float32)
     """
     del key
-    return jnp.zeros(tuple(shape), dtype)
+    return jnp.zeros(check_shape("zeros", "shape", shape, allow_zero=True), dtype)
 
 
 def torch_linear_default(

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import check_choice, check_same_shape, fail
+from ._checks import as_array, check_choice, check_class_labels, check_number, check_same_shape, fail
 
 Array = jax.Array
 
@@ -35,7 +35,7 @@ def _reduce(func: str, loss: Array, reduction: str) -> Array:
 
 
 def _as_float_array(func: str, arg: str, x) -> Array:
-    x = jnp.asarray(x)
+    x = as_array(func, arg, x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         fail(func, arg, "a floating-point array", f"dtype {x.dtype}", exc=TypeError)
     return x
@@ -43,9 +43,7 @@ def _as_float_array(func: str, arg: str, x) -> Array:
 
 def _target_like(func: str, arg: str, target, pred: Array) -> Array:
     """Targets as an array of ``pred``'s dtype (bool/int 0-1 labels are converted exactly)."""
-    target = jnp.asarray(target)
-    if not (jnp.issubdtype(target.dtype, jnp.number) or target.dtype == jnp.bool_):
-        fail(func, arg, "a numeric array", f"dtype {target.dtype}", exc=TypeError)
+    target = as_array(func, arg, target)
     if jnp.issubdtype(target.dtype, jnp.complexfloating):
         fail(func, arg, "a real array", f"dtype {target.dtype}", exc=TypeError)
     return target.astype(pred.dtype)
@@ -112,12 +110,11 @@ def cross_entropy(
     """
     func = "cross_entropy"
     logits = _as_float_array(func, "logits", logits)
-    labels = jnp.asarray(labels)
+    labels = as_array(func, "labels", labels)
     if logits.ndim not in (1, 2):
         fail(func, "logits", "of shape (batch, classes) or (classes,)", f"shape {logits.shape}")
-    if not isinstance(label_smoothing, jax.core.Tracer):
-        eps = float(label_smoothing)
-        if not 0.0 <= eps <= 1.0:
+    if not isinstance(check_number(func, "label_smoothing", label_smoothing), jax.core.Tracer):
+        if not 0.0 <= float(label_smoothing) <= 1.0:
             fail(func, "label_smoothing", "in [0, 1]", repr(label_smoothing))
     check_choice(func, "reduction", reduction, REDUCTIONS)
     logp = jax.nn.log_softmax(logits, axis=-1)
@@ -147,9 +144,9 @@ def _index_label_loss(logp: Array, labels: Array, label_smoothing) -> Array:
             f"shape {labels.shape}",
         )
     if not isinstance(labels, jax.core.Tracer) and labels.size:
-        lo, hi = int(np.min(labels)), int(np.max(labels))
-        if lo < 0 or hi >= n_classes:
-            fail(func, "labels", f"class indices in [0, {n_classes})", f"values in [{lo}, {hi}]")
+        check_class_labels(
+            func, "labels", np.asarray(labels), n_classes, context=f"for logits of {n_classes} classes"
+        )
     nll = -jnp.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
     smooth = -jnp.mean(logp, axis=-1)  # = (1/C) * sum_c -log p_c
     loss = (1.0 - label_smoothing) * nll + label_smoothing * smooth

@@ -18,7 +18,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import initializers
-from ._checks import check_choice, check_ndim, check_positive_int, check_rate, fail
+from ._checks import (
+    as_array,
+    check_choice,
+    check_float_dtype,
+    check_key,
+    check_ndim,
+    check_positive_int,
+    check_rate,
+    fail,
+)
 from ._types import Params, PRNGKey
 from .activations import ACTIVATIONS, get_activation
 from .losses import LOSS_TYPES
@@ -179,12 +188,8 @@ def init_mlp(
     """
     sizes = _check_layer_sizes("init_mlp", layer_sizes)
     check_choice("init_mlp", "init", init, INITS)
-    try:
-        np_dtype = np.dtype(dtype)
-    except TypeError:
-        fail("init_mlp", "dtype", "a floating dtype", repr(dtype), exc=TypeError)
-    if not jnp.issubdtype(np_dtype, jnp.floating):
-        fail("init_mlp", "dtype", "a floating dtype", repr(dtype), exc=TypeError)
+    np_dtype = check_float_dtype("init_mlp", "dtype", dtype)
+    check_key("init_mlp", key)
     if isinstance(key, jax.core.Tracer):  # inside someone's jit/vmap: just trace the body
         return _init_mlp_impl(key, sizes, init, np_dtype)
     n_params = sum(m * n + n for m, n in zip(sizes[:-1], sizes[1:]))
@@ -226,6 +231,7 @@ def dropout(key: PRNGKey | None, x: Array, rate: float | Array, *, train: bool =
         return x
     if key is None:
         fail("dropout", "key", "a PRNG key when train=True and rate > 0", None)
+    check_key("dropout", key)
     keep = jax.random.bernoulli(key, 1.0 - rate, jnp.shape(x))
     return jnp.where(keep, x / (1.0 - rate), jnp.zeros((), jnp.result_type(x)))
 
@@ -305,6 +311,7 @@ def mlp_apply(
     """
     func = "mlp_apply"
     check_params(func, params)
+    x = as_array(func, "x", x)
     check_ndim(func, "x", x, (1, 2))
     n_in = np.shape(params[0]["w"])[0]
     if np.shape(x)[-1] != n_in:
@@ -320,6 +327,8 @@ def mlp_apply(
     n_hidden = len(params) - 1
     if use_dropout and key is None:
         fail(func, "key", "a PRNG key when train=True and dropout_rate > 0", None)
+    if use_dropout:
+        check_key(func, key)
     keys = jax.random.split(key, n_hidden) if use_dropout and n_hidden else None
     h = x
     for i, layer in enumerate(params):

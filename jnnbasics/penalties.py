@@ -12,7 +12,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ._checks import check_nonnegative_float
+from ._checks import as_array, check_nonnegative_float, fail
 from ._types import PyTree
 
 Array = jax.Array
@@ -26,9 +26,13 @@ def _is_bias(path) -> bool:
     return isinstance(name, str) and (name in ("b", "bias") or name.endswith(".bias"))
 
 
-def _leaves(params: PyTree, include_bias: bool) -> list[Array]:
+def _leaves(func: str, params: PyTree, include_bias: bool) -> list[Array]:
     pairs = jax.tree_util.tree_flatten_with_path(params)[0]
-    return [jnp.asarray(leaf) for path, leaf in pairs if include_bias or not _is_bias(path)]
+    return [
+        as_array(func, "params" + jax.tree_util.keystr(path), leaf)
+        for path, leaf in pairs
+        if include_bias or not _is_bias(path)
+    ]
 
 
 def _total(terms: list[Array]) -> Array:
@@ -68,7 +72,7 @@ def l1_penalty(params: PyTree, *, include_bias: bool = True) -> Array:
         >>> l1_penalty([{"w": jnp.array([[1.0, -2.0]]), "b": jnp.array([3.0, 0.0])}])
         Array(6., dtype=float32)
     """
-    return _total([_abs_sum(x) for x in _leaves(params, include_bias)])
+    return _total([_abs_sum(x) for x in _leaves("l1_penalty", params, include_bias)])
 
 
 def l2_penalty(params: PyTree, *, include_bias: bool = True) -> Array:
@@ -91,7 +95,7 @@ def l2_penalty(params: PyTree, *, include_bias: bool = True) -> Array:
         >>> l2_penalty([{"w": jnp.array([[3.0, 4.0]]), "b": jnp.zeros(2)}])
         Array(5., dtype=float32)
     """
-    return _total([_safe_norm(x) for x in _leaves(params, include_bias)])
+    return _total([_safe_norm(x) for x in _leaves("l2_penalty", params, include_bias)])
 
 
 def l2_squared_penalty(params: PyTree, *, include_bias: bool = True) -> Array:
@@ -108,7 +112,7 @@ def l2_squared_penalty(params: PyTree, *, include_bias: bool = True) -> Array:
         >>> l2_squared_penalty([{"w": jnp.array([[3.0, 4.0]]), "b": jnp.zeros(2)}])
         Array(25., dtype=float32)
     """
-    return _total([jnp.sum(jnp.square(x)) for x in _leaves(params, include_bias)])
+    return _total([jnp.sum(jnp.square(x)) for x in _leaves("l2_squared_penalty", params, include_bias)])
 
 
 def add_regularization(
@@ -130,8 +134,8 @@ def add_regularization(
         The regularised scalar loss.
 
     Raises:
-        ValueError: if a concrete lambda is negative or not finite.
-        TypeError: if a lambda is not a number.
+        ValueError: if a concrete lambda is negative or not finite, or ``loss`` is not a scalar.
+        TypeError: if a lambda is not a number, or ``loss`` or a parameter is not numeric.
 
     Example:
         >>> params = [{"w": jnp.array([[3.0, 4.0]]), "b": jnp.zeros(2)}]
@@ -140,6 +144,9 @@ def add_regularization(
     """
     lambda_l1 = check_nonnegative_float("add_regularization", "lambda_l1", lambda_l1)
     lambda_l2 = check_nonnegative_float("add_regularization", "lambda_l2", lambda_l2)
+    loss = as_array("add_regularization", "loss", loss)
+    if jnp.ndim(loss) != 0:
+        fail("add_regularization", "loss", "a scalar (the mean loss)", f"shape {jnp.shape(loss)}")
     total = loss
     if isinstance(lambda_l1, jax.core.Tracer) or lambda_l1 != 0.0:
         total = total + lambda_l1 * l1_penalty(params)

@@ -240,6 +240,14 @@ def lr_at_epoch(schedule: Schedule, epoch: int, steps_per_epoch: int = 1) -> flo
         >>> lr_at_epoch(step_lr(0.1, 30), 30)
         0.01...
     """
+    if not callable(schedule):
+        fail(
+            "lr_at_epoch",
+            "schedule",
+            "an optax schedule (a callable of the step count)",
+            repr(schedule),
+            exc=TypeError,
+        )
     if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
         fail("lr_at_epoch", "epoch", "a non-negative integer", repr(epoch))
     steps_per_epoch = check_positive_int("lr_at_epoch", "steps_per_epoch", steps_per_epoch)

@@ -228,7 +228,9 @@ def test_cross_entropy_bad_labels():
     ):
         jb.cross_entropy(logits, np.zeros(4))
     with pytest.raises(
-        ValueError, match=r"cross_entropy: labels must be class indices in \[0, 3\), got values in \[0, 3\]"
+        ValueError,
+        match=r"cross_entropy: labels must be class labels in \[0, 3\) for logits of 3 classes, got 3 at row 3 "
+        r"\(target 3 is out of bounds",
     ):
         jb.cross_entropy(logits, jnp.array([0, 1, 2, 3]))
     with pytest.raises(ValueError, match=r"cross_entropy: label_smoothing must be in \[0, 1\], got 1.5"):

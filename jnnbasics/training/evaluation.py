@@ -17,6 +17,18 @@ from ..metrics import mean_of_batch_means, per_sample_loss
 from .setup import check_x, check_xy, output_dim, param_dtype
 
 
+def check_apply(func: str, apply_fn: Any) -> None:
+    """Raise ``TypeError`` unless ``apply_fn`` is callable (a model's apply function)."""
+    if not callable(apply_fn):
+        fail(
+            func,
+            "apply_fn",
+            "a model's apply function (e.g. model.apply)",
+            repr(apply_fn)[:60],
+            exc=TypeError,
+        )
+
+
 def evaluate_model(
     apply_fn: Callable[..., jax.Array], params: Params, x: Any, y: Any, *, batch_size: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -38,6 +50,7 @@ def evaluate_model(
         TypeError: ``x`` not numeric.
     """
     func = "evaluate_model"
+    check_apply(func, apply_fn)
     if batch_size is not None:
         check_positive_int(func, "batch_size", batch_size)
     x = check_x(func, "x", x)
@@ -78,6 +91,7 @@ def evaluate_loss(
         TypeError: non-numeric ``x`` or ``y``.
     """
     func = "evaluate_loss"
+    check_apply(func, apply_fn)
     check_choice(func, "loss_type", loss_type, LOSS_TYPES)
     bs = None if batch_size is None else check_positive_int(func, "batch_size", batch_size)
     xh = check_x(func, "x", x)

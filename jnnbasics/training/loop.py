@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import time
 import warnings
@@ -12,7 +11,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from .._checks import check_positive_int, fail
+from .._checks import check_number, check_positive_int, fail
 from .._types import Params, PRNGKey
 from ..data import epoch_permutation
 from ..models import Model
@@ -20,7 +19,7 @@ from ..state import TrainState
 from .callbacks import EarlyStopping, ProgressCallback, as_callback
 from .epoch import ModelForward, fresh_state, lr_for_epoch, run_epoch_jit, traced_hyperparams
 from .history import DIVERGENCE_FACTOR, Loop, append_logs, divergence, epoch_logs
-from .setup import RunSetup, prepare_run
+from .setup import RunSetup, check_model, prepare_run
 
 
 class TrainResult(NamedTuple):
@@ -154,6 +153,7 @@ def train_model(
         >>> result = train_model(model, (x[:320], y[:320]), (x[320:], y[320:]), key=jax.random.key(1), epochs=50)
         >>> result.history["val_loss"][-1]
     """
+    check_model("train_model", model)  # before model.apply is read below
     setup = prepare_run(
         "train_model",
         model,
@@ -176,7 +176,7 @@ def train_model(
         mesh=mesh,
         state=state,
     )
-    _check_loop_options(patience, val_data, start_epoch, epochs, checkpoint_every, divergence_factor)
+    _check_loop_options(patience, val_data, start_epoch, epochs, history, checkpoint_every, divergence_factor)
     hp = traced_hyperparams(
         {
             "learning_rate": learning_rate,
@@ -213,19 +213,29 @@ class _Rules(NamedTuple):
     divergence_factor: float | None
 
 
-def _check_loop_options(patience, val_data, start_epoch, epochs, checkpoint_every, divergence_factor) -> None:
+def _check_loop_options(
+    patience, val_data, start_epoch, epochs, history, checkpoint_every, divergence_factor
+) -> None:
     if patience is not None:
         check_positive_int("train_model", "patience", patience)
         if val_data is None:
             fail("train_model", "patience", "used together with val_data", "no val_data")
+    if isinstance(start_epoch, bool) or not isinstance(start_epoch, (int, np.integer)):
+        fail("train_model", "start_epoch", "an integer", repr(start_epoch), exc=TypeError)
     if start_epoch < 0 or start_epoch > epochs:
         fail("train_model", "start_epoch", f"in [0, epochs={epochs}]", start_epoch)
+    if history is not None and not isinstance(history, dict):
+        fail(
+            "train_model",
+            "history",
+            "a dict of per-epoch lists (a TrainResult's .history)",
+            type(history).__name__,
+            exc=TypeError,
+        )
     check_positive_int("train_model", "checkpoint_every", checkpoint_every)
     if divergence_factor is not None:
-        ok = isinstance(divergence_factor, (int, float, np.floating, np.integer)) and not isinstance(
-            divergence_factor, bool
-        )
-        if not ok or not math.isfinite(divergence_factor) or divergence_factor <= 1:
+        factor = check_number("train_model", "divergence_factor", divergence_factor)
+        if factor <= 1:
             fail("train_model", "divergence_factor", "a finite number > 1 or None", repr(divergence_factor))
 
 

@@ -22,6 +22,7 @@ from .._checks import (
     check_nonnegative_float,
     check_positive_int,
     check_tree_like,
+    describe,
     fail,
 )
 from .._keys import split_run_key
@@ -29,13 +30,14 @@ from .._types import Params, PRNGKey
 from ..losses import LOSS_TYPES
 from ..metrics import baseline_loss
 from ..models import Model
-from ..schedules import SCHEDULES
+from ..schedules import SCHEDULES, create_lr_scheduler
 from ..state import TrainState
 from .epoch import EpochConfig
 
 __all__ = [
     "RunSetup",
     "check_key",
+    "check_model",
     "check_x",
     "check_xy",
     "output_dim",
@@ -171,7 +173,28 @@ def _schedule_options(func: str, schedule: Any, schedule_options: dict | None) -
             repr(schedule),
             exc=TypeError,
         )
-    return schedule, tuple(sorted((schedule_options or {}).items()))
+    if schedule_options is not None and not isinstance(schedule_options, dict):
+        fail(
+            func,
+            "schedule_options",
+            "a dict of the schedule's options or None",
+            describe(schedule_options),
+            exc=TypeError,
+        )
+    options = dict(schedule_options or {})
+    if isinstance(schedule, str):
+        try:  # the schedule's own checks, now, naming this argument (not later, inside the compiled epoch)
+            create_lr_scheduler(1.0, schedule, **options)
+        except (TypeError, ValueError) as err:
+            fail(
+                func,
+                "schedule_options",
+                f"options of schedule {schedule!r}",
+                repr(options),
+                hint=str(err),
+                exc=type(err),
+            )
+    return schedule, tuple(sorted(options.items()))
 
 
 class RunSetup(NamedTuple):
@@ -292,9 +315,14 @@ def _check_features(func: str, model: Model, x: jax.Array) -> None:
         )
 
 
-def _check_arguments(func, model, key, epochs, batch_size, learning_rate, *penalties) -> None:
+def check_model(func: str, model: Any) -> None:
+    """Raise ``TypeError`` unless ``model`` is a :class:`~jnnbasics.models.Model`."""
     if not isinstance(model, Model):
-        fail(func, "model", "a jnnbasics Model (init, apply)", type(model).__name__, exc=TypeError)
+        fail(func, "model", "a jnnbasics Model (e.g. mlp([2, 16, 1]))", describe(model), exc=TypeError)
+
+
+def _check_arguments(func, model, key, epochs, batch_size, learning_rate, *penalties) -> None:
+    check_model(func, model)
     check_key(func, key)
     check_positive_int(func, "epochs", epochs)
     check_positive_int(func, "batch_size", batch_size)

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import optax
 from jax.experimental import checkify
 
-from .._checks import check_choice, check_nonnegative_float
+from .._checks import check_choice, check_nonnegative_float, fail
 from ..losses import LOSS_TYPES, compute_loss
 from ..metrics import per_sample_loss
 from ..penalties import add_regularization
@@ -95,6 +95,22 @@ def make_train_step(
         >>> step = make_train_step(model.apply, make_optimizer(1e-3), loss_type="bce_with_logits")
         >>> state, loss = step(state, xb, yb)
     """
+    if not callable(apply_fn):
+        fail(
+            "make_train_step",
+            "apply_fn",
+            "a model's apply function (e.g. model.apply)",
+            repr(apply_fn)[:60],
+            exc=TypeError,
+        )
+    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+        fail(
+            "make_train_step",
+            "optimizer",
+            "an optax GradientTransformation (e.g. make_optimizer(1e-3))",
+            repr(optimizer)[:60],
+            exc=TypeError,
+        )
     check_choice("make_train_step", "loss_type", loss_type, LOSS_TYPES)
     lambda_l1 = check_nonnegative_float("make_train_step", "lambda_l1", lambda_l1)
     lambda_l2 = check_nonnegative_float("make_train_step", "lambda_l2", lambda_l2)
