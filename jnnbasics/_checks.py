@@ -88,6 +88,8 @@ def check_class_indices(func: str, arg: str, y: Any) -> np.ndarray:
     Floats are accepted when every value is a whole number; negative indices are refused.
     """
     a = np.asarray(y)
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        fail(func, arg, "integer class indices", f"dtype {a.dtype}", exc=TypeError)
     if a.ndim == 2 and a.shape[1] == 1:
         a = a[:, 0]
     if a.ndim != 1:
@@ -106,10 +108,11 @@ def check_regression_pair(func: str, y_true: Any, y_pred: Any) -> tuple[np.ndarr
 
     Each must hold one target per sample (shape ``(n,)`` or ``(n, 1)``); both the same non-zero ``n``.
     """
-    t, p = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
+    t, p = (_host_float64(func, n, a) for n, a in (("y_true", y_true), ("y_pred", y_pred)))
     for name, a in (("y_true", t), ("y_pred", p)):
         if not (a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1)):
             fail(func, name, "one target per sample, shape (n,) or (n, 1)", f"shape {a.shape}")
+        check_finite(func, name, a)
     t, p = t.reshape(-1), p.reshape(-1)
     if t.shape != p.shape:
         fail(func, "y_true and y_pred", "of the same length", f"{t.shape[0]} and {p.shape[0]}")
@@ -331,6 +334,16 @@ def _first_difference(arg: str, got: list, want: list) -> str:
     if i < len(gp):
         return f"with {arg}{gp[i]} and after, which the model does not have"
     return "the same leaves in other containers (e.g. a tuple for a list)"
+
+
+def _host_float64(func: str, arg: str, x: Any) -> np.ndarray:
+    """``x`` as a float64 NumPy array (no round trip through float32), or a ``TypeError`` naming ``arg``."""
+    a = np.asarray(x)
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool) or np.issubdtype(
+        a.dtype, np.complexfloating
+    ):
+        fail(func, arg, "a real numeric array", f"dtype {a.dtype}", exc=TypeError)
+    return a.astype(np.float64)
 
 
 def _is_traced(value: Any) -> bool:
