@@ -155,6 +155,8 @@ def read_config(folder: str | os.PathLike) -> dict[str, Any]:
         RunFolderError: no such folder, not a run folder, written by a newer jnnbasics, incomplete.
     """
     path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise RunFolderError(f"{folder} is a file, not a run folder")
     if not path.is_dir():
         raise RunFolderError(f"run folder {folder} does not exist")
     if not (path / CONFIG).is_file():

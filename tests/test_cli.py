@@ -442,6 +442,103 @@ def test_iris_multiclass_has_species_names(capsys, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
+# issue 9: built-in blobs, --hidden none, --drop-missing
+# ---------------------------------------------------------------------------------------------
+def default_data(dataset: str):
+    from jnnbasics.cli.rundata import DATA_DEFAULTS, resolve_data
+
+    cfg = resolve_data({"dataset": dataset}, {**DATA_DEFAULTS, "dataset": dataset})
+    return cfg, cli.load_run_data(cfg)
+
+
+def test_default_blobs_are_well_separated():
+    """The best linear classifier (LDA: Bayes-optimal for equal-covariance Gaussians) gets >= 0.97."""
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    cfg, data = default_data("blobs")
+    assert cfg["noise"] == 0.5 and data.task == "multiclass" and len(data.class_names) == 3
+    lda = LinearDiscriminantAnalysis().fit(data.x_train, data.y_train)
+    assert lda.score(data.x_val, data.y_val) >= 0.97
+
+
+@pytest.mark.slow
+def test_a_default_blobs_run_reaches_the_linear_oracle(capsys, tmp_path):
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    code, _, err = run(
+        capsys, "train", "--dataset", "blobs", "--quiet", "--no-plots", "--out", tmp_path / "b"
+    )
+    assert code == 0, err
+    _, data = default_data("blobs")
+    oracle = LinearDiscriminantAnalysis().fit(data.x_train, data.y_train).score(data.x_val, data.y_val)
+    got = json.loads((tmp_path / "b" / "metrics.json").read_text())["val"]["accuracy"]
+    assert got >= 0.95 and got >= oracle - 0.02, (got, oracle)
+
+
+def test_hidden_none_trains_a_linear_model(capsys, tmp_path):
+    d = tmp_path / "lin"
+    code, stdout, err = run(
+        capsys,
+        "train",
+        "--hidden",
+        "none",
+        "--samples",
+        100,
+        "--epochs",
+        2,
+        "--quiet",
+        "--no-plots",
+        "--out",
+        d,
+    )
+    assert code == 0, err
+    cfg = json.loads((d / "config.json").read_text())
+    assert cfg["hidden"] == [] and cfg["layer_sizes"] == [2, 1] and "model: 2-1 " in stdout
+    assert "--hidden none" in cfg["command"]  # the repeat command spells it the documented way
+    import jnnbasics as jnb
+
+    r = jnb.load_run(d)
+    assert [p["w"].shape for p in r.params] == [(2, 1)]  # one affine layer: x @ w + b
+    x = np.random.default_rng(0).normal(size=(5, 2))
+    s = r.x_scaler
+    logits = ((x - np.asarray(s.mean)) / np.asarray(s.scale)) @ np.asarray(r.params[0]["w"]) + np.asarray(
+        r.params[0]["b"]
+    )
+    assert_close(r.outputs(x), logits)  # the closed form of a linear model
+
+
+def test_drop_missing_trains_on_the_complete_rows_and_evaluate_sees_the_same(capsys, tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 2))
+    y = x @ np.array([1.5, -2.0]) + 0.1 * rng.normal(size=60)
+    cells = [repr(float(v)) for v in y]
+    cells[4], cells[30] = "NA", ""  # file lines 6 and 32
+    lines = ["a,b,y", *(f"{float(p)!r},{float(q)!r},{c}" for (p, q), c in zip(x, cells))]
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    d = tmp_path / "run"
+    argv = ["train", "--csv", tmp_path / "d.csv", "--target", "y", "--epochs", 2, "--quiet", "--no-plots"]
+    code, _, err = run(capsys, *argv, "--drop-missing", "--out", d)
+    assert code == 0, err
+    assert err.strip() == (
+        f"jnnbasics: warning: CSV file '{tmp_path / 'd.csv'}': dropped 2 row(s) with a missing value "
+        "(line(s) 6, 32); 58 row(s) remain"
+    )
+    cfg = json.loads((d / "config.json").read_text())
+    assert (
+        cfg["drop_missing"] is True
+        and cfg["n_train"] + cfg["n_val"] == 58
+        and "--drop-missing" in cfg["command"]
+    )
+    metrics = json.loads((d / "metrics.json").read_text())
+    code, stdout, err = run(capsys, "evaluate", d, "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["val"]["n"] == cfg["n_val"]
+    assert_close(json.loads(stdout)["val"]["loss"], metrics["val"]["loss"])
+    code, _, err = run(capsys, "train", "--resume", "--out", d, "--epochs", 3, "--quiet", "--no-plots")
+    assert code == 0, err
+
+
+# ---------------------------------------------------------------------------------------------
 # tune
 # ---------------------------------------------------------------------------------------------
 def test_tune_grid_from_flags(capsys, tmp_path):

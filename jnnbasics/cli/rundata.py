@@ -135,6 +135,8 @@ def resolve_data(given: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
         cfg["dataset"] = None
         cfg["drop_missing"] = bool(given.get("drop_missing"))
         cfg["csv"] = str(Path(given["csv"]).resolve())
+        if Path(cfg["csv"]).is_dir():
+            raise CLIError(f"CSV path {given['csv']!r} is a folder, not a file")
         if not Path(cfg["csv"]).is_file():
             raise CLIError(f"CSV file {given['csv']!r} does not exist")
         cfg["csv_sha256"] = file_sha256(cfg["csv"])

@@ -22,6 +22,7 @@ from ..checkpoint import read_checkpoint_metadata
 from ..run import Run, loss_targets, model_of, save_run
 from ..schedules import SCHEDULES
 from ..tasks import LOSS_OF_TASK
+from ..training import Callback
 from .common import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
@@ -137,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             prepare_out(out, force=args.force, ours=runs.RUN_FILES, flag="--out", resumable=True)
             x_scaler, y_scaler = fit_scalers(data)
             runs.write_scaler_and_labels(out, cfg, x_scaler, y_scaler)
-        runs.write_json(out / runs.CONFIG, cfg)
+            runs.write_json(out / runs.CONFIG, cfg)  # a resumed run's: once its checkpoint is accepted
         return _train_and_report(args, out, cfg, data, x_scaler, y_scaler)
 
 
@@ -309,10 +310,25 @@ def _train(args, out: Path, cfg: dict[str, Any], model, data: RunData, x_scaler,
             progress=not args.quiet,
             checkpoint_dir=out,
             checkpoint_interval=1.0,
+            callbacks=[_ConfigWriter(out, cfg)] if args.resume else (),
         )
     for w in caught:
         print(f"{PROG}: warning: {one_line(str(w.message))}", file=sys.stderr)
     return result
+
+
+class _ConfigWriter(Callback):
+    """Write a resumed run's config (e.g. more ``--epochs``) once its checkpoint has been accepted.
+
+    Runs after the run checkpoint's ``on_train_begin``, which refuses another run's checkpoint:
+    a refused ``--resume`` leaves ``config.json`` as it was.
+    """
+
+    def __init__(self, out: Path, cfg: dict[str, Any]):
+        self.out, self.cfg = out, cfg
+
+    def on_train_begin(self, loop) -> None:
+        runs.write_json(self.out / runs.CONFIG, self.cfg)
 
 
 def _metrics(run: Run, result, data: RunData) -> dict[str, Any]:
