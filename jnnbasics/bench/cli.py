@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jnnbasics.devices import use_cpu_cores
+
 from . import machine
 from .many import QUICK_SWEEP_KS, SWEEP_KS, bench_sweep
 from .peak import combine_peaks, matmul_peak
@@ -57,7 +59,7 @@ def _cpu_devices(text: str) -> int | str:
         return text
     if text.isdigit() and int(text) >= 1:
         return int(text)
-    raise argparse.ArgumentTypeError(f"--cpu-devices must be 'cores' or a positive integer, got {text!r}")
+    raise argparse.ArgumentTypeError(f"must be 'cores' or a positive integer, got {text!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -221,18 +223,15 @@ def _meta(args: argparse.Namespace, plan: Plan, targets_file: Path | None) -> di
 def _select_device(device: str, cpu_devices: int | str = "cores") -> None:
     """Point JAX at the CPU with ``cpu_devices`` devices, or check that it sees a GPU.
 
-    The number of CPU devices can only be chosen before JAX's backend starts; in a process where
-    it already runs (a test, a notebook) the devices stay as they are, and the results say which.
+    The CPU devices are set as ``jnnbasics tune`` sets them (:func:`jnnbasics.devices.use_cpu_cores`):
+    only before JAX's backend starts, and not over the user's own choice (``XLA_FLAGS``,
+    ``jax_num_cpu_devices``); the results record the devices the run had.
     """
     import jax
 
     if device == "cpu":
         jax.config.update("jax_platforms", "cpu")
-        n = machine.cores() if cpu_devices == "cores" else int(cpu_devices)
-        try:
-            jax.config.update("jax_num_cpu_devices", n)
-        except RuntimeError:  # the backend already runs: its devices are fixed
-            pass
+        use_cpu_cores(None if cpu_devices == "cores" else int(cpu_devices))
         return
     try:
         jax.devices("gpu")
