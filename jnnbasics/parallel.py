@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import fail
+from ._checks import check_positive_int, fail
 from ._keys import split_run_key
 from ._types import Params, PRNGKey
 from .data import epoch_permutation, key_bits
@@ -273,7 +273,10 @@ def model_mesh(k: int, devices: Sequence[Any] | None = None) -> Any:
     Returns:
         A one-axis ``jax.sharding.Mesh`` named ``"model"``, or None when it would hold one device.
     """
+    k = check_positive_int("model_mesh", "k", k)
     devices = list(jax.local_devices() if devices is None else devices)
+    if not devices:
+        fail("model_mesh", "devices", "at least one device", "none")
     per_device = -(-k // len(devices))
     used = -(-k // per_device)
     if used <= 1:

@@ -19,7 +19,7 @@ from helpers import assert_close, assert_trees_close
 
 import jnnbasics as jnb
 from jnnbasics.devices import cpu_cores, use_cpu_cores
-from jnnbasics.parallel import expand_grid, unstack
+from jnnbasics.parallel import expand_grid, model_mesh, unstack
 
 
 def run_script(code: str, *args: str, env: dict | None = None, timeout: int = 120) -> dict:
@@ -124,6 +124,7 @@ _MULTI_DEVICE = textwrap.dedent(
     jax.config.update("jax_default_matmul_precision", "highest")
     import jnnbasics as jnb
     from jax.sharding import Mesh
+    from jnnbasics.parallel import model_mesh
     assert len(jax.devices()) == 4, jax.devices()
     x, y = jnb.make_moons(jax.random.key(0), 203, noise=0.2)
     model = jnb.mlp([2, 32, 16, 1], loss_type="bce_with_logits")
@@ -146,6 +147,7 @@ _MULTI_DEVICE = textwrap.dedent(
         "single_val": single.history["val_loss"], "multi_val": multi.history["val_loss"],
         "many1": [h["val_loss"] for h in many1.histories], "many4": [h["val_loss"] for h in many4.histories],
         "sharded": str(many4.params[0]["w"].sharding.spec), "bad": bad,
+        "meshes": [dict(model_mesh(k).shape) for k in (5, 8, 9, 3)],
     }))
     """
 )
@@ -159,6 +161,8 @@ def test_data_and_model_parallel_on_four_cpu_devices():
     assert_close(r["many4"], r["many1"], np.float32, "trajectory")
     assert "model" in r["sharded"]
     assert "divisible by the 4 devices" in r["bad"]
+    # the fewest models per device on the fewest devices: 5 -> 2+2+1, 8 -> 2x4, 9 -> 3x3, 3 -> 1x3
+    assert r["meshes"] == [{"model": 3}, {"model": 4}, {"model": 3}, {"model": 3}]
 
 
 def test_train_many_on_one_device_reports_it(moons):
@@ -169,6 +173,11 @@ def test_train_many_on_one_device_reports_it(moons):
     assert jnb.train_many(model, train, keys=keys, epochs=1).devices == 1
     with pytest.raises(ValueError, match='mesh must be "auto", None or a jax.sharding.Mesh'):
         jnb.train_many(model, train, keys=keys, epochs=1, mesh="all")
+    assert model_mesh(5) is None
+    with pytest.raises(ValueError, match="model_mesh: k must be a positive integer, got 0"):
+        model_mesh(0)
+    with pytest.raises(ValueError, match="model_mesh: devices must be at least one device"):
+        model_mesh(2, [])
 
 
 def test_use_cpu_cores_after_jax_started_changes_nothing():
