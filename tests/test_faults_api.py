@@ -10,6 +10,7 @@ targets, divergence while finite) and the "nothing lost" checks are separate tes
 from __future__ import annotations
 
 import functools
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -18,10 +19,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 from faults import Fault, check_unique_ids
-from helpers import assert_close
+from helpers import assert_close, assert_trees_close, x64
 
 import jnnbasics as jnb
 from jnnbasics import metrics
+from jnnbasics.checkpoint import load_checkpoint, read_checkpoint_metadata
+from jnnbasics.training.history import DIVERGENCE_FACTOR, divergence
 
 # --------------------------------------------------------------------------------------------------
 # numerical fidelity against PyTorch
@@ -62,6 +65,13 @@ def _torch_bce_logits(x, t):
     )
 
 
+def _bce_values(x, t):
+    """Elementwise BCE-with-logits called eagerly and under jit: XLA may fuse ``a - t * x`` into one
+    FMA under jit (which hides a cancellation), so both are checked."""
+    fn = functools.partial(jnb.binary_cross_entropy_with_logits, reduction="none")
+    return {"eager": fn(x, t), "jit": jax.jit(fn)(x, t)}
+
+
 def test_bce_with_logits_large_logits_soft_targets_float32():
     # the issue's numbers: softplus(x) - t*x cancels to 1.0 and 10.0; torch's float32 is exact here
     x = np.array([1e4, 1e4, -1e4, -1e4, 1e4, -1e4], np.float32)
@@ -70,9 +80,9 @@ def test_bce_with_logits_large_logits_soft_targets_float32():
     assert expected[0] == pytest.approx(1.0001659, rel=1e-6) and expected[1] == pytest.approx(
         9.999871, rel=1e-6
     )
-    loss = jax.jit(lambda a, b: jnb.binary_cross_entropy_with_logits(a, b, reduction="none"))(x, t)
     grads = jax.grad(lambda a, b: jnb.binary_cross_entropy_with_logits(a, b, reduction="sum"), (0, 1))(x, t)
-    assert_close(loss, expected, np.float32)
+    for how, loss in _bce_values(x, t).items():
+        assert_close(loss, expected, np.float32, err_msg=how)
     assert_close(grads[0], gx, np.float32, "grad")
     assert_close(grads[1], gt, np.float32, "grad")
 
@@ -88,10 +98,10 @@ def test_bce_with_logits_sweep_values_and_gradients_match_torch(dtype):
     def total(a, b):
         return jnp.sum(jnb.binary_cross_entropy_with_logits(a, b, reduction="none"))
 
-    value = jax.jit(lambda a, b: jnb.binary_cross_entropy_with_logits(a, b, reduction="none"))(x, t)
     grads = jax.jit(jax.grad(total, argnums=(0, 1)))(x, t)
-    assert value.dtype == dtype and np.all(np.isfinite(np.asarray(value)))
-    assert_close(value, exact.astype(dtype), dtype)
+    for how, value in _bce_values(x, t).items():
+        assert value.dtype == dtype and np.all(np.isfinite(np.asarray(value)))
+        assert_close(value, exact.astype(dtype), dtype, err_msg=how)
     assert_close(grads[0], gx, dtype, "grad")
     assert_close(grads[1], gt, dtype, "grad")
 
@@ -1429,3 +1439,155 @@ def test_catalogue_is_well_formed():
         assert func.isidentifier() and " must " in f.message, f.id
         assert f.layer == "training" or hasattr(getattr(jnb, f.layer, None) or metrics, func), f.id
         assert f.what and "\n" not in f.what and issubclass(f.exc, Exception), f.id
+
+
+# --------------------------------------------------------------------------------------------------
+# labels out of range in the raw jitted step; keys; parameters in another precision
+
+
+def test_raw_train_step_gives_nan_for_a_bad_label_and_the_checked_step_raises():
+    model = _model((2, 8, 3), "cross_entropy")
+    opt = _opt()
+    bad = jnp.asarray(Y_CLS + 1)  # label 3 for 3 classes
+    fast = jnb.make_train_step(model.apply, opt, loss_type="cross_entropy")
+    _, loss = fast(jnb.create_train_state(model.init(K), opt), jnp.asarray(X), bad)
+    assert np.isnan(float(loss))  # the documented default: inside jit a value cannot raise
+    checked = jnb.make_train_step(model.apply, opt, loss_type="cross_entropy", checked=True)
+    state = jnb.create_train_state(model.init(K), opt)
+    with pytest.raises(ValueError, match=r"y must be class labels in \[0, 3\).*target 3 is out of bounds"):
+        checked(state, jnp.asarray(X), bad)
+    # nothing lost: the checked step does not donate, so the state is still usable; and with good
+    # labels it takes the same step as the fast one
+    new, loss = checked(state, jnp.asarray(X), jnp.asarray(Y_CLS))
+    ref, ref_loss = fast(jnb.create_train_state(model.init(K), opt), jnp.asarray(X), jnp.asarray(Y_CLS))
+    assert float(loss) == float(ref_loss)
+    assert_trees_close(new.params, ref.params)
+
+
+def test_raw_key_and_float64_params_are_accepted():
+    # jax.random.PRNGKey (a uint32 pair) is the old-style key: accepted like jax.random.key
+    raw = _train(key=jax.random.PRNGKey(0), epochs=1)
+    typed = _train(key=jax.random.key(0), epochs=1)
+    assert raw.history["train_loss"] == typed.history["train_loss"]
+    # a parameter tree in another (uniform) precision is this model's tree: the run trains in it
+    with x64():
+        res = _train(params=_as(jnp.float64, _params()), epochs=1)
+        assert all(leaf.dtype == jnp.float64 for leaf in jax.tree_util.tree_leaves(res.params))
+
+
+# --------------------------------------------------------------------------------------------------
+# divergence: a loss far above its reference is reported like NaN/inf
+
+
+def test_divergence_rule():
+    m = {"finite": True, "train_loss": 2e4, "start_loss": 1.5}
+    assert divergence({**m, "finite": False}, {}, 0.7, None) == "the loss became NaN or infinite"
+    assert divergence(m, {}, 0.7, None) is None  # factor None: NaN/inf only
+    assert "grew to 2e+04" in divergence(m, {}, 0.7, DIVERGENCE_FACTOR)  # 2e4 > 1e4 * 1.5
+    assert divergence({**m, "train_loss": 1.4e4}, {}, 0.7, DIVERGENCE_FACTOR) is None
+    assert divergence(m, {}, 3.0, DIVERGENCE_FACTOR) is None  # the baseline is the larger reference
+    # later epochs: the first recorded epoch's loss is the reference (the same after a resume)
+    assert divergence(m, {"train_loss": [2.5, 1.0]}, 0.7, DIVERGENCE_FACTOR) is None
+    assert divergence(m, {"train_loss": [1.0, 1.0]}, 0.7, DIVERGENCE_FACTOR) is not None
+    # a reference of 0 (a perfect fit at the start) is floored
+    assert divergence({**m, "train_loss": 1e-5, "start_loss": 0.0}, {}, 0.0, 1e4) is None
+    assert DIVERGENCE_FACTOR == 1e4
+
+
+@pytest.mark.parametrize("loss_type", ["mse", "cross_entropy", "bce_with_logits", "binary_cross_entropy"])
+def test_baseline_loss_is_the_uninformed_predictions_loss(loss_type):
+    # oracle: torch's loss of the uninformed prediction (zeros, uniform logits, p = 1/2)
+    y = np.array([[1.0], [3.0], [-2.0]])
+    labels = np.array([0, 2, 1, 2])
+    if loss_type == "mse":
+        expected = F.mse_loss(torch.zeros(3, 1, dtype=torch.float64), torch.tensor(y)).item()
+        target = y
+    elif loss_type == "cross_entropy":
+        expected = F.cross_entropy(torch.zeros(4, 3), torch.tensor(labels)).item()
+        target = labels
+    else:
+        expected = F.binary_cross_entropy(torch.full((3, 1), 0.5), torch.tensor([[0.0], [1.0], [0.3]])).item()
+        target = None
+    assert metrics.baseline_loss(
+        target, loss_type, 3 if loss_type == "cross_entropy" else 1
+    ) == pytest.approx(expected, rel=1e-6)
+
+
+def _regression(n=200):
+    return jnb.make_regression(jax.random.key(0), n, n_features=4, noise=0.1)
+
+
+def test_lr_1e5_on_regression_is_divergence_not_success():
+    x, y = _regression(1000)
+    model = jnb.mlp([4, 64, 32, 1], loss_type="mse")
+    kw = dict(key=jax.random.key(2), epochs=3, learning_rate=1e5)
+    with pytest.warns(
+        RuntimeWarning, match=r"training loss grew to .* in epoch 1; training stopped \(diverged\)"
+    ):
+        res = jnb.train_model(model, (x[:800], y[:800]), (x[800:], y[800:]), **kw)
+    assert res.stop_reason == "diverged" and res.diverged_epoch == 1 and res.history == {}
+    assert_trees_close(res.params, model.init(jnb.training.split_run_key(kw["key"])[0]))  # epoch 0's
+    # the same run without the growth rule "succeeds" with a finite loss of 1e20 or more: the old silence
+    quiet = jnb.train_model(model, (x[:800], y[:800]), (x[800:], y[800:]), divergence_factor=None, **kw)
+    assert quiet.stop_reason == "completed" and 1e20 < quiet.history["train_loss"][-1] < np.inf
+
+
+def test_divergence_in_a_later_epoch_keeps_the_last_good_epoch_in_the_checkpoint(tmp_path):
+    x, y = _regression(64)
+    model = jnb.mlp([4, 16, 1], loss_type="mse")
+    # 4 steps per epoch: three good epochs at lr 1e-2, then lr 1e5 from the first step of epoch 4
+    kw = dict(key=jax.random.key(1), batch_size=16, schedule=lambda c: jnp.where(c < 12, 1e-2, 1e5))
+    with pytest.warns(RuntimeWarning, match=r"training loss grew to .* in epoch 4.*end of epoch 3"):
+        res = jnb.train_model(model, (x, y), epochs=6, checkpoint_dir=tmp_path / "run", **kw)
+    assert (res.stop_reason, res.diverged_epoch, len(res.history["train_loss"])) == ("diverged", 4, 3)
+    good = jnb.train_model(model, (x, y), epochs=3, **kw)  # oracle: the same run stopped at epoch 3
+    assert_trees_close(res.params, good.params)
+    meta = read_checkpoint_metadata(tmp_path / "run" / "checkpoint.ckpt")
+    assert (meta["epoch"], meta["stop_reason"], meta["diverged_epoch"]) == (3, "diverged", 4)
+    tree, _ = load_checkpoint(tmp_path / "run" / "checkpoint.ckpt", {"state": res.state, "best": res.params})
+    assert_trees_close(tree["state"].params, good.params)
+
+
+def test_overfitting_with_a_rising_validation_loss_is_not_divergence():
+    x, y = jnb.make_regression(jax.random.key(0), 60, n_features=4, noise=1.0)
+    model = jnb.mlp([4, 64, 64, 1], loss_type="mse")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        res = jnb.train_model(
+            model,
+            (x[:20], y[:20]),
+            (x[20:], y[20:]),
+            key=jax.random.key(1),
+            epochs=150,
+            learning_rate=1e-2,
+            batch_size=8,
+        )
+    vl, tl = res.history["val_loss"], res.history["train_loss"]
+    assert min(vl) < 0.8 * vl[-1]  # the validation loss rose well above its minimum...
+    assert tl[-1] < 1e-2 * tl[0]  # ...while the training loss fell: overfitting, not divergence
+    assert res.stop_reason == "completed" and res.diverged_epoch is None
+
+
+# --------------------------------------------------------------------------------------------------
+# nothing lost: a refused call leaves the user's files as they were
+
+
+def test_bad_params_or_data_with_checkpoint_dir_leave_the_folder_as_it_was(tmp_path):
+    folder = tmp_path / "run"
+    _train(epochs=2, checkpoint_dir=folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert "checkpoint.ckpt" in before
+    bad_calls = [
+        lambda: _train(epochs=3, checkpoint_dir=folder, params=_params((2, 16, 1))),
+        lambda: _train(epochs=3, checkpoint_dir=folder, data=(X, Y_BIN * 2)),
+        lambda: _train(epochs=3, checkpoint_dir=folder, key=0),
+        lambda: _train(epochs=3, checkpoint_dir=folder, schedule="step", schedule_options={"t_max": 3}),
+    ]
+    for call in bad_calls:
+        with pytest.raises((ValueError, TypeError)):
+            call()
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    # a refused call on a new folder creates nothing
+    with pytest.raises(ValueError, match="params"):
+        _train(checkpoint_dir=tmp_path / "new", params=_params((3, 8, 1)))
+    assert not (tmp_path / "new").exists()
