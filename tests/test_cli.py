@@ -331,7 +331,7 @@ def test_interrupt_keeps_checkpoint_and_resume_matches_uninterrupted(monkeypatch
             if epoch == 2:
                 raise KeyboardInterrupt  # Ctrl-C after epoch 2
 
-        return real_train_model(*args, **kwargs, callbacks=[ctrl_c])
+        return real_train_model(*args, **{**kwargs, "callbacks": [*kwargs.get("callbacks", ()), ctrl_c]})
 
     monkeypatch.setattr(training, "train_model", interrupted_after_epoch_2)
     code, _, err = run(capsys, "train", *flags, "--out", tmp_path / "a")

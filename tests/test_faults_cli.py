@@ -1127,6 +1127,16 @@ TRAINING_CASES = [
         changes=True,
     ),
     F(
+        "resume-save-cut-short",
+        "run folder",
+        "--resume of a finished run whose last save was cut short (metrics.json, history.json missing)",
+        ["train", "--resume", "--out", "{run}", "--quiet", "--no-plots"],
+        0,
+        "epochs: 3/3",
+        both(run_file("metrics.json", None), run_file("history.json", None)),
+        changes=True,
+    ),
+    F(
         "train-hidden-none",
         "training",
         "train --hidden none: a linear model (no hidden layer), as documented",

@@ -213,12 +213,20 @@ def _finished(out: Path, cfg: dict[str, Any], epochs: int | None) -> bool:
             f"the run in {out} diverged after epoch {last_epoch}; resuming would diverge again: train a "
             f"new run with a lower --lr (it was {cfg['lr']:g}), with --force or another --out"
         )
-    if last_epoch == done and done > 0 and (epochs or cfg["epochs"]) <= cfg["epochs"]:
+    if last_epoch == done and done > 0 and _saved(out, done) and (epochs or cfg["epochs"]) <= cfg["epochs"]:
         print(
             f"{out}: this run is finished ({done} epochs); give --epochs above {cfg['epochs']} to train it further"
         )
         return True
     return False
+
+
+def _saved(out: Path, done: int) -> bool:
+    """Whether the run's files were all written after epoch ``done`` (metrics.json is written last)."""
+    try:
+        return runs.read_json(out / runs.METRICS, "the run's metrics").get("epochs_run") == done
+    except (runs.RunFolderError, AttributeError):
+        return False
 
 
 def _extended(cfg: dict[str, Any], epochs: int | None) -> dict[str, Any]:
@@ -239,8 +247,15 @@ def _train_and_report(args, out: Path, cfg: dict[str, Any], data: RunData, x_sca
     model = model_of(cfg)
     try:
         result = _train(args, out, cfg, model, data, x_scaler, y_scaler)
-    except KeyboardInterrupt:
+        return _save_and_report(args, out, cfg, data, model, result, x_scaler, y_scaler)
+    except KeyboardInterrupt:  # in training or while saving: the checkpoint holds the last epoch
         return _interrupted(out, cfg)
+
+
+def _save_and_report(
+    args, out: Path, cfg: dict[str, Any], data: RunData, model, result, x_scaler, y_scaler
+) -> int:
+    """The run's files (metrics.json last: it marks a complete save), the summary, a divergence error."""
     save_run(
         out,
         result,
