@@ -44,6 +44,7 @@ def plot_confusion_matrix(
 
     Raises:
         ValueError: as :func:`confusion_matrix`, or if a label has no name in ``class_names``.
+        TypeError: if ``ax`` is not a matplotlib ``Axes``.
 
     Example:
         >>> fig = plot_confusion_matrix([0, 1, 1], [0, 1, 0], class_names=["cat", "dog"])
@@ -103,6 +104,7 @@ def plot_predictions(y_true: Any, y_pred: Any, *, ax: Axes | None = None) -> Fig
 
     Raises:
         ValueError: as :func:`regression_metrics`.
+        TypeError: if ``ax`` is not a matplotlib ``Axes``.
 
     Example:
         >>> fig = plot_predictions([1.0, 2.0, 3.0], [1.1, 1.9, 3.2])
