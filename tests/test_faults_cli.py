@@ -1112,7 +1112,7 @@ TRAINING_CASES = [
         "train-lr-1e30",
         "training",
         "train --lr 1e30 (the loss is NaN in epoch 1)",
-        ["train", "--lr", "1e30", "--samples", "100", "--epochs", "3", *NEW],
+        ["train", "--lr", "1e30", "--samples", "120", "--epochs", "3", *NEW],
         1,
         "training diverged in epoch 1: no epoch finished with a usable loss",
         changes=True,
@@ -1198,7 +1198,12 @@ def check_output(case: CliFault, code: int, out: str, err: str, ws: Workspace) -
     assert message in errors[0], f"{message!r} not in {errors[0]!r}"
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+SLOW = {"train-hidden-none", "train-lr-1e5-regression", "train-drop-missing"}  # models of their own
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.id in SLOW else []) for c in CASES]
+)
 def test_cli_fault(case, base, tmp_path, capsys, monkeypatch):
     ws = workspace(base, tmp_path, monkeypatch)
     monkeypatch.delenv("JNNBASICS_TRACEBACK", raising=False)
@@ -1267,10 +1272,13 @@ def checkpoint_label(path: Path) -> tuple[int, str | None]:
 @pytest.mark.parametrize(
     "flags",
     [
-        ["--lr", "1e30", "--samples", "100"],  # NaN in epoch 1
-        ["--lr", "1e5", "--dataset", "regression", "--samples", "100"],  # finite, but grows past 1e20
+        pytest.param(["--lr", "1e30", "--samples", ROWS], id="nan"),  # the base run's compiled epoch
+        pytest.param(  # finite, but it grows past 1e20 (a model of its own: compiled anew)
+            ["--lr", "1e5", "--dataset", "regression", "--samples", "100"],
+            id="finite-growth",
+            marks=pytest.mark.slow,
+        ),
     ],
-    ids=["nan", "finite-growth"],
 )
 def test_divergence_in_epoch_1_ends_with_one_error_and_a_usable_folder(capsys, tmp_path, flags):
     d = tmp_path / "d"
@@ -1313,7 +1321,7 @@ def test_divergence_after_good_epochs_keeps_them(capsys, tmp_path, monkeypatch):
         lambda *a, callbacks=(), **k: real(*a, callbacks=[*callbacks, DivergesInEpoch4()], **k),
     )
     d = tmp_path / "d"
-    code, out, err = train(capsys, "--samples", 100, "--epochs", 10, "--quiet", "--out", d)
+    code, out, err = train(capsys, "--samples", ROWS, "--epochs", 10, "--quiet", "--out", d)
     lines = err.strip().splitlines()
     assert code == 1 and lines == [lines[-1]] and lines[0].startswith("jnnbasics: error: "), err
     assert f"training diverged in epoch 4; {d} keeps the 3 epoch(s) before it" in lines[0]

@@ -83,7 +83,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_data_options(t)
     m = t.add_argument_group("model and training")
-    m.add_argument("--hidden", type=layer_list, metavar="SIZES", help="hidden layer sizes (default: 64,32)")
+    m.add_argument(
+        "--hidden",
+        type=layer_list,
+        metavar="SIZES",
+        help="hidden layer sizes (default: 64,32; none: a linear model)",
+    )
     m.add_argument("--activation", choices=activations(), help="hidden activation (default: relu)")
     m.add_argument(
         "--dropout", type=rate, metavar="P", help="drop probability after hidden layers (default: 0)"
