@@ -68,6 +68,7 @@ FigureManager = FigureManagerRecording
 '''
 
 
+@pytest.mark.slow  # a fresh interpreter importing jax and matplotlib: ~5 s
 def test_plt_show_shows_every_plot_made_without_ax(tmp_path):
     """Under a non-Agg backend each plot is in pyplot's registry and plt.show() shows it."""
     (tmp_path / "recording_backend.py").write_text(RECORDING_BACKEND)
@@ -209,6 +210,7 @@ def test_save_figure_errors(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # a fresh interpreter importing jax and matplotlib: ~5 s
 def test_imports_stay_lazy_and_headless(tmp_path):
     """No display: importing loads no matplotlib, drawing into an Axes no pyplot, a plot gets Agg."""
     code = f"""
