@@ -1333,3 +1333,55 @@ def test_divergence_after_good_epochs_keeps_them(capsys, tmp_path, monkeypatch):
     assert meta["epoch"] == len(meta["history"]["train_loss"]) == len(history["train_loss"]) == 3
     assert meta["stop_reason"] == "diverged" and checkpoint_label(d / "last.ckpt") == (3, "diverged")
     assert (d / "best.ckpt").is_file() and (d / "history.png").is_file()  # pictures of the good epochs
+
+
+# ---------------------------------------------------------------------------------------------
+# tracebacks: only when asked for; an unexpected error is one line too (exit 1)
+# ---------------------------------------------------------------------------------------------
+def test_jnnbasics_traceback_shows_where_an_error_came_from(tmp_path, monkeypatch):
+    from jnnbasics.runs import RunFolderError
+
+    monkeypatch.setenv("JNNBASICS_TRACEBACK", "1")
+    with pytest.raises(RunFolderError, match="does not exist"):
+        main(["evaluate", str(tmp_path / "nope")])
+
+
+def test_an_internal_error_is_one_line_with_exit_1(base, tmp_path, capsys, monkeypatch):
+    import jnnbasics.cli.evaluate as evaluate
+
+    def broken(*args, **kwargs):
+        raise KeyError("task")  # a bug, not bad input
+
+    monkeypatch.setattr(evaluate, "split_metrics", broken)
+    monkeypatch.delenv("JNNBASICS_TRACEBACK", raising=False)
+    ws = workspace(base, tmp_path, monkeypatch)
+    code = main(["evaluate", str(ws.run)])
+    _, err = capsys.readouterr()
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("jnnbasics: error: internal error (KeyError: 'task'); set JNNBASICS_TRACEBACK=1")
+
+
+@pytest.mark.slow
+def test_a_real_process_prints_one_line_and_no_traceback(tmp_path):
+    """``python -m jnnbasics``: nothing else reaches stderr (no JAX or NumPy warning, no usage block)."""
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env.pop("JNNBASICS_TRACEBACK", None)
+    (tmp_path / "big.csv").write_text("a,b,label\n1,2,x\n3,4,y\n5,1e39,x\n6,7,y\n")
+    for argv, fragment in [
+        (["train", "--csv", "big.csv", "--target", "label"], "line 4 holds '1e39', which overflows float32"),
+        (["bench", "--bogus"], "unrecognized arguments: --bogus (see 'jnnbasics bench --help')"),
+    ]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "jnnbasics", *argv],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+        assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("jnnbasics: error: "), proc.stderr
+        assert fragment in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]  # nothing left behind

@@ -69,8 +69,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def guard(run: Callable[[], int]) -> int:
     """Run a command body: one-line errors (exit 2, or 1 for failures), warnings as one line, Ctrl-C 130."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
+    with warnings.catch_warnings():  # the filters as they are (a library's DeprecationWarning stays quiet)
         warnings.showwarning = _show_warning
         return _guarded(run)
 
