@@ -145,6 +145,54 @@ def replicate(tree: Any, mesh: Any) -> Any:
     return jax.jit(lambda t: t, out_shardings=NamedSharding(mesh, PartitionSpec()))(tree)
 
 
+def place(tree: Any, sharding: Any) -> Any:
+    """``tree`` laid out as ``sharding`` over a mesh that may span processes (each passes the same values)."""
+    return jax.jit(lambda t: t, out_shardings=sharding)(tree)
+
+
+def host_array(a: Any) -> Any:
+    """A global ``jax.Array`` with rows on other processes as a host NumPy array of all its rows;
+    anything else as it is."""
+    if isinstance(a, jax.Array) and not a.is_fully_addressable:
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(a, tiled=True))
+    return a
+
+
+def gather_rows(func: str, name: str, a: Any) -> np.ndarray:
+    """Every process's rows of ``a`` (its own shard), concatenated in process order, on every process.
+
+    Each process may hold a different number of rows; the other axes and the dtype must agree.
+    """
+    a = np.asarray(a)
+    if jax.process_count() == 1:
+        return a
+    from jax.experimental import multihost_utils
+
+    check_same(func, {f"{name} (dtype and shape after the first axis)": (str(a.dtype), a.shape[1:])})
+    counts = np.asarray(multihost_utils.process_allgather(np.asarray([a.shape[0]]))).reshape(-1)
+    padded = np.zeros((int(counts.max()), *a.shape[1:]), a.dtype)
+    padded[: a.shape[0]] = a
+    every = np.asarray(multihost_utils.process_allgather(padded))  # (processes, max rows, ...)
+    return np.concatenate([every[p, : counts[p]] for p in range(len(counts))])
+
+
+def global_inputs(func: str, train_data: Any, val_data: Any, *, local: bool) -> tuple[Any, Any]:
+    """``(train_data, val_data)`` with global arrays fetched to the host and, with ``local``, every
+    process's own rows gathered (in process order) — what a one-process run on all rows would see."""
+
+    def one(name, pair):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            return pair  # the caller's checks name it
+        x, y = (host_array(a) for a in pair)
+        if local:
+            x, y = gather_rows(func, f"{name}[0] (x)", x), gather_rows(func, f"{name}[1] (y)", y)
+        return (x, y)
+
+    return one("train_data", train_data), (None if val_data is None else one("val_data", val_data))
+
+
 def digest(value: Any) -> bytes:
     """A SHA-256 of a value: arrays by dtype, shape and bytes (typed keys by their key data), the rest by repr."""
     h = hashlib.sha256()

@@ -88,3 +88,63 @@ def test_a_peer_that_never_arrives_ends_process_0_after_the_timeout():
     ((code, out, err),) = run_processes("same", n=2, ranks=[0], extra=("3",), timeout=60)
     assert code != 0 and out is None
     assert "DEADLINE_EXCEEDED" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# train_model over two processes
+# ---------------------------------------------------------------------------------------------
+def one_process_run(**kw):
+    """The reference: the same run in this one process, no mesh."""
+    import jax
+    import numpy as np
+
+    import jnnbasics as jnb
+
+    x, y = jnb.make_moons(jax.random.key(0), 320, noise=0.2)
+    x = np.asarray(jnb.transform(jnb.fit_scaler(x), x))
+    model = jnb.mlp([2, 16, 1], dropout_rate=0.2, loss_type="bce_with_logits")
+    r = jnb.train_model(
+        model,
+        (x[:256], np.asarray(y)[:256]),
+        (x[256:], np.asarray(y)[256:]),
+        key=jax.random.key(1),
+        epochs=3,
+        batch_size=32,
+        learning_rate=0.01,
+        **kw,
+    )
+    leaves = [np.asarray(a).ravel().tolist() for a in jax.tree_util.tree_leaves(r.params)]
+    return {k: v for k, v in r.history.items() if k != "epoch_time"}, leaves
+
+
+def assert_equals_one_process_run(results, **kw):
+    from helpers import assert_trees_close
+
+    history, params = one_process_run(**kw)
+    for code, out, err in results:
+        assert code == 0, err[-3000:]
+        assert out["params"] == results[0][1]["params"]  # bit for bit the same on every process
+        assert_trees_close(out["history"], history, kind="trajectory")
+        assert_trees_close(out["params"], params, kind="trajectory")
+
+
+def test_dropout_model_with_the_whole_data_on_every_process():
+    assert_equals_one_process_run(run_processes("train_whole"))
+
+
+def test_each_process_passes_its_own_rows():
+    """Process 0 passes the first half, process 1 the second: the run on all rows, in order."""
+    assert_equals_one_process_run(run_processes("train_local"), shuffle=False)
+
+
+def test_different_settings_are_a_value_error_on_every_process():
+    for code, out, err in run_processes("train_mismatch"):
+        assert code == 0, err[-3000:]
+        assert "hyperparameters differs between processes: process 1" in out["error"]
+
+
+def test_a_checkpoint_resumed_across_processes(tmp_path):
+    """Both processes resume the folder process 0 wrote (2 epochs, then 3): the 3-epoch run."""
+    results = run_processes("train_resume", extra=("30", str(tmp_path / "run")))
+    assert_equals_one_process_run(results)
+    assert not (tmp_path / "run" / ".lock").exists()

@@ -22,6 +22,7 @@ import numpy as np
 from .._checks import fail
 from ..checkpoint import CheckpointCorruptError, load_checkpoint, read_checkpoint_metadata, save_checkpoint
 from ..data import key_bits
+from ..distributed import is_primary
 from ..runs import CHECKPOINT, jsonable
 from .callbacks import Callback
 from .history import Loop
@@ -169,6 +170,9 @@ class RunCheckpoint(Callback):
             self._save(loop.history)
 
     def _save(self, history: dict[str, list[float]]) -> None:
+        if not is_primary():  # one writer in a multi-process run; the others only remember the label
+            self.saved, self.saved_at = self.snapshot, time.monotonic()
+            return
         epoch, state, best, best_epoch, stop_reason, diverged = self.snapshot
         meta = {
             "epoch": epoch,

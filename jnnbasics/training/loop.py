@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
@@ -14,6 +15,7 @@ import numpy as np
 from .._checks import check_number, check_positive_int, fail
 from .._types import Params, PRNGKey
 from ..data import epoch_permutation
+from ..distributed import check_same, global_inputs, is_primary, place, spans_processes
 from ..models import Model
 from ..state import TrainState
 from .callbacks import EarlyStopping, ProgressCallback, as_callback
@@ -75,6 +77,7 @@ def train_model(
     checkpoint_every: int = 1,
     checkpoint_interval: float = 0.0,
     mesh: Any = None,
+    process_local_data: bool = False,
     divergence_factor: float | None = DIVERGENCE_FACTOR,
 ) -> TrainResult:
     """Train ``model`` with Adam, the tutorial's loop, one compiled call per epoch.
@@ -130,7 +133,18 @@ def train_model(
         mesh: a ``jax.sharding.Mesh`` with a ``"data"`` axis for data parallelism: each batch is
             sharded over it and parameters/optimizer state are replicated. ``batch_size`` must be
             divisible by the axis size (ValueError otherwise); the final partial batch is padded to
-            a full batch with masked rows, so its size does not matter.
+            a full batch with masked rows, so its size does not matter. In a multi-process run
+            (``jnnbasics.distributed``) the mesh spans every process's devices; every process calls
+            ``train_model`` with the same settings and key (checked: a mismatch is a ValueError
+            naming the field and the process), parameters come back replicated (readable on every
+            process), and only process 0 writes ``checkpoint_dir`` and draws progress.
+        process_local_data: in a multi-process run, each process passes only its own rows (its
+            shard of the data set, any number of rows); the rows are gathered in process order, so
+            the run equals a one-process run on the concatenated data (the shuffle is one global
+            permutation, like PyTorch's ``DistributedSampler`` with a shared seed). Every process
+            then holds all rows: this is for data that fits one host. False: every process passes
+            the whole data set (checked to be the same). Global ``jax.Array`` inputs are accepted
+            either way.
         divergence_factor: an epoch whose training loss exceeds this many times the reference loss
             has diverged (default ``DIVERGENCE_FACTOR`` = 1e4; the reference is the larger of the
             first epoch's training loss — for the first epoch, the loss before training — and an
@@ -154,6 +168,9 @@ def train_model(
         >>> result.history["val_loss"][-1]
     """
     check_model("train_model", model)  # before model.apply is read below
+    multi = jax.process_count() > 1
+    if multi:
+        train_data, val_data = global_inputs("train_model", train_data, val_data, local=process_local_data)
     setup = prepare_run(
         "train_model",
         model,
@@ -187,6 +204,8 @@ def train_model(
         },
         setup.dtype,
     )
+    if multi:
+        _check_processes(setup, key, epochs, start_epoch, params, hp)
     if state is None:
         init = params if params is not None else model.init(setup.init_key)
         state = fresh_state(init, setup.dropout_key if model.needs_key() else None, hp, cfg=setup.cfg)
@@ -195,7 +214,7 @@ def train_model(
     cbs = [as_callback(cb) for cb in callbacks]
     if patience is not None:
         cbs.append(EarlyStopping(patience))
-    if progress:
+    if progress and is_primary():
         cbs.append(ProgressCallback(epochs))
     rules = _Rules(learning_rate, restore_best and patience is not None, divergence_factor)
     if checkpoint_dir is None:
@@ -245,8 +264,26 @@ def _run_in_folder(folder, model, setup, hp, params, loop, cbs, rules, every, in
     from .checkpointing import RunCheckpoint, fingerprint
 
     ckpt = RunCheckpoint(folder, fingerprint(model, setup, hp, params), every=every, interval=interval)
-    with run_lock(folder):
+    with run_lock(folder) if is_primary() else contextlib.nullcontext():  # one writer: process 0
         return _run(loop, setup, hp, [ckpt, *cbs], rules)
+
+
+def _check_processes(setup: RunSetup, key, epochs, start_epoch, params, hp) -> None:
+    """Every process of a multi-process run must run the same run (else a ValueError, not a hang)."""
+    cfg = setup.cfg
+    settings = (cfg.loss_type, cfg.batch_size, cfg.shuffle, str(cfg.schedule), cfg.schedule_options, epochs)
+    check_same(
+        "train_model",
+        {
+            "settings (loss_type, batch_size, shuffle, schedule, epochs)": settings,
+            "hyperparameters": hp,
+            "key": key,
+            "start_epoch": start_epoch,
+            "params": params,
+            "train_data": (setup.x, setup.y),
+            "val_data": (setup.xv, setup.yv),
+        },
+    )
 
 
 def _run(loop: Loop, setup: RunSetup, hp: dict, callbacks: list, rules: _Rules) -> TrainResult:
@@ -254,6 +291,8 @@ def _run(loop: Loop, setup: RunSetup, hp: dict, callbacks: list, rules: _Rules) 
     try:
         for cb in callbacks:
             cb.on_train_begin(loop)
+        if jax.process_count() > 1:  # e.g. a checkpoint that only some processes can read
+            check_same("train_model", {"epochs done (from checkpoint_dir)": loop.epoch})
         if setup.cfg.mesh is not None:
             hp = _replicate(loop, hp, setup.cfg.mesh)
         while loop.epoch < loop.epochs and not loop.stopped:
@@ -323,7 +362,14 @@ def _replicate(loop: Loop, hp: dict, mesh: Any) -> dict:
     from jax.sharding import NamedSharding, PartitionSpec
 
     replicated = NamedSharding(mesh, PartitionSpec())
-    loop.state = jax.device_put(loop.state, replicated)
+    # device_put refuses a sharding over other processes' devices (and typed keys there): a jitted
+    # identity places the same values on every process instead
+    put = (
+        (lambda t: place(t, replicated))
+        if spans_processes(mesh)
+        else (lambda t: jax.device_put(t, replicated))
+    )
+    loop.state = put(loop.state)
     if loop.best_params is not None:
-        loop.best_params = jax.device_put(loop.best_params, replicated)
-    return jax.device_put(hp, replicated)
+        loop.best_params = put(loop.best_params)
+    return put(hp)
