@@ -106,7 +106,8 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
         "--val-fraction",
         type=fraction,
         metavar="F",
-        help="share of rows held out for validation (default: 0.2)",
+        help="share of rows held out for validation (default: 0.2); the rest, the training split, must hold "
+        "a row of every class",
     )
     g.add_argument(
         "--seed", type=seed_int, help="random seed for data, split, init, dropout, shuffle (default: 0)"
