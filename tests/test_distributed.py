@@ -148,3 +148,58 @@ def test_a_checkpoint_resumed_across_processes(tmp_path):
     results = run_processes("train_resume", extra=("30", str(tmp_path / "run")))
     assert_equals_one_process_run(results)
     assert not (tmp_path / "run" / ".lock").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# the command line: jnnbasics launch
+# ---------------------------------------------------------------------------------------------
+def test_launch_trains_the_default_run_in_two_processes(tmp_path, capsys):
+    """Two processes write one run folder equal (trajectory tolerance) to the one-process run's."""
+    import json
+
+    from helpers import assert_trees_close
+
+    from jnnbasics.cli import main
+
+    argv = ["train", "--epochs", "3", "--quiet", "--no-plots"]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jnnbasics",
+            "launch",
+            "-n",
+            "2",
+            "--timeout",
+            "120",
+            "--",
+            *argv,
+            "--out",
+            str(tmp_path / "two"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("run folder:") == 1  # only process 0 reports
+    assert main([*argv, "--out", str(tmp_path / "one")]) == 0
+    capsys.readouterr()
+    two, one = (json.loads((tmp_path / d / "history.json").read_text()) for d in ("two", "one"))
+    assert_trees_close(
+        {k: v for k, v in two.items() if k != "epoch_time"},
+        {k: v for k, v in one.items() if k != "epoch_time"},
+        kind="trajectory",
+    )
+    assert not (tmp_path / "two" / ".lock").exists()
+
+
+def test_launch_without_out_is_one_error_line_and_no_process_left():
+    proc = subprocess.run(
+        [sys.executable, "-m", "jnnbasics", "launch", "-n", "2", "--timeout", "60", "--", "train", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "a multi-process run needs --out DIR" in proc.stderr and "Traceback" not in proc.stderr

@@ -14,11 +14,11 @@ import sys
 from collections.abc import Sequence
 
 from ..runs import RUN_FILES
-from . import bench, evaluate, predict, train, tune
+from . import bench, evaluate, launch, predict, train, tune
 from .common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, PROG, CLIError, Parser, error, guard
 from .rundata import load_run_data
 
-COMMANDS = (train, evaluate, predict, tune, bench)
+COMMANDS = (train, evaluate, predict, tune, bench, launch)
 
 __all__ = [
     "EXIT_FAILURE",

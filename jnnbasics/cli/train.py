@@ -8,6 +8,7 @@ trained parameters, and :class:`jnnbasics.Run` computes the reported metrics.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import math
 import shlex
@@ -19,6 +20,7 @@ from typing import Any
 from .. import runs
 from .._keys import seed_keys
 from ..checkpoint import read_checkpoint_metadata
+from ..distributed import is_primary
 from ..run import Run, loss_targets, model_of, save_run
 from ..schedules import SCHEDULES
 from ..tasks import LOSS_OF_TASK
@@ -41,6 +43,7 @@ from .common import (
     prepare_out,
     rate,
 )
+from .launch import add_process_options, agree, data_mesh, join_processes, on_process_0
 from .report import METRICS_NOTE, print_summary, split_metrics
 from .rundata import (
     DATA_DEFAULTS,
@@ -112,11 +115,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--force", action="store_true", help="overwrite the run files in an existing --out folder")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument("--no-plots", action="store_true", help="do not draw the PNG pictures")
+    add_process_options(t)
     t.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """``jnnbasics train``."""
+    if join_processes(args) and not args.out:
+        raise CLIError("a multi-process run needs --out DIR (the same folder for every process)")
     given = flags_given(args, TRAIN_DEFAULTS)
     if args.resume and args.force:
         raise CLIError("--resume and --force contradict each other (continue the run, or overwrite it)")
@@ -132,19 +138,36 @@ def run(args: argparse.Namespace) -> int:
         cfg = _new_config(cfg, data)
         if out.exists() and not out.is_dir():
             raise CLIError(f"{out} exists and is not a folder; choose another --out")
-        make_folder(out, "--out")
-    with runs.run_lock(out):
+        on_process_0("create the run folder", lambda: make_folder(out, "--out"))
+    with runs.run_lock(out) if is_primary() else contextlib.nullcontext():  # one writer: process 0
+        prepared = _prepare(args, out, cfg, data, given)
+        if prepared is None:
+            return 0
+        cfg, x_scaler, y_scaler = prepared
+        return _train_and_report(args, out, cfg, data, x_scaler, y_scaler)
+
+
+def _prepare(args, out: Path, cfg: dict[str, Any], data: RunData, given: dict[str, Any]):
+    """The folder made ready (process 0) and the scalers: ``(cfg, x_scaler, y_scaler)``, or None
+    when a resumed run is already finished. Every process learns whether process 0 succeeded."""
+    ok = False
+    try:
         if args.resume:
             if _finished(out, cfg, given.get("epochs")):
-                return 0
+                ok = True
+                return None
             x_scaler, y_scaler = _saved_scalers(out, cfg)
             cfg = _extended(cfg, given.get("epochs"))
         else:
-            prepare_out(out, force=args.force, ours=runs.RUN_FILES, flag="--out", resumable=True)
             x_scaler, y_scaler = fit_scalers(data)
-            runs.write_scaler_and_labels(out, cfg, x_scaler, y_scaler)
-            runs.write_json(out / runs.CONFIG, cfg)  # a resumed run's: once its checkpoint is accepted
-        return _train_and_report(args, out, cfg, data, x_scaler, y_scaler)
+            if is_primary():
+                prepare_out(out, force=args.force, ours=runs.RUN_FILES, flag="--out", resumable=True)
+                runs.write_scaler_and_labels(out, cfg, x_scaler, y_scaler)
+                runs.write_json(out / runs.CONFIG, cfg)  # a resumed run's: once its checkpoint is accepted
+        ok = True
+        return cfg, x_scaler, y_scaler
+    finally:
+        agree(ok, "prepare the run folder")
 
 
 def _resumed_config(out: Path, given: dict[str, Any]) -> dict[str, Any]:
@@ -261,6 +284,8 @@ def _save_and_report(
     args, out: Path, cfg: dict[str, Any], data: RunData, model, result, x_scaler, y_scaler
 ) -> int:
     """The run's files (metrics.json last: it marks a complete save), the summary, a divergence error."""
+    if not is_primary():  # process 0 writes and reports
+        return EXIT_FAILURE if result.stop_reason == "diverged" else 0
     save_run(
         out,
         result,
@@ -301,6 +326,8 @@ def diverged_message(out: Path, cfg: dict[str, Any], result) -> str:
 
 def _train(args, out: Path, cfg: dict[str, Any], model, data: RunData, x_scaler, y_scaler):
     """``train_model`` on the run's scaled data with the folder as its checkpoint; warnings as lines."""
+    import jax
+
     from ..data import transform
     from ..training import train_model
 
@@ -330,7 +357,8 @@ def _train(args, out: Path, cfg: dict[str, Any], model, data: RunData, x_scaler,
             progress=not args.quiet,
             checkpoint_dir=out,
             checkpoint_interval=1.0,
-            callbacks=[_ConfigWriter(out, cfg)] if args.resume else (),
+            callbacks=[_ConfigWriter(out, cfg)] if args.resume and is_primary() else (),
+            mesh=data_mesh() if jax.process_count() > 1 else None,
         )
     for w in caught:
         print(f"{PROG}: warning: {one_line(str(w.message))}", file=sys.stderr)
