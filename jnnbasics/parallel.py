@@ -180,8 +180,8 @@ def train_many(
             when it has several (:func:`model_mesh`; one CPU device per core needs
             :func:`jnnbasics.devices.use_cpu_cores` before JAX starts), else on the default device.
             A ``jax.sharding.Mesh`` with a ``"model"`` axis: sharded over that axis. None: the
-            default device. When K does not divide by the axis size, the last model is trained
-            again in the spare places and those copies are dropped from the result.
+            default device. When K does not divide by the axis size, the spare places hold copies
+            of the last model, computed along and dropped from the result.
 
     Returns:
         A :class:`ManyResult` with parameters stacked over the model axis, one history per model
