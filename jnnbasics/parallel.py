@@ -28,6 +28,7 @@ from ._checks import check_positive_int, fail
 from ._keys import split_run_key
 from ._types import Params, PRNGKey
 from .data import epoch_permutation, key_bits
+from .distributed import check_same, place, spans_processes
 from .models import Model, mlp_apply
 from .state import TrainState, create_train_state
 from .training import (
@@ -218,6 +219,22 @@ def train_many(
         penalize=bool(np.any(hp_np["lambda_l1"]) or np.any(hp_np["lambda_l2"])),
     )
     hps = traced_hyperparams(hp_np, setup.dtype)
+    if jax.process_count() > 1:  # every process must train the same models on the same data
+        check_same(
+            func,
+            {
+                "keys": keys,
+                "hyperparams": hp_np,
+                "train_data": (setup.x, setup.y),
+                "val_data": (setup.xv, setup.yv),
+                "settings (epochs, batch_size, loss, schedule)": (
+                    epochs,
+                    setup.cfg.batch_size,
+                    setup.cfg.loss_type,
+                    str(setup.cfg.schedule),
+                ),
+            },
+        )
     init_keys, dropout_keys, shuffle_keys = jax.vmap(split_run_key)(keys)
     use_key = model.needs_key() or bool(np.any(hp_np["dropout_rate"] > 0))
     states = _init_states(
@@ -226,14 +243,22 @@ def train_many(
     place = partial(_shard_models, mesh) if mesh is not None else (lambda *t: t)
     states, hps = place(states, hps)
     states, histories, diverged = _train_epochs(
-        states, hps, setup, key_bits(shuffle_keys), hp_np["learning_rate"], k=k, epochs=epochs, place=place
+        states,
+        hps,
+        setup,
+        key_bits(shuffle_keys),
+        hp_np["learning_rate"],
+        k=k,
+        epochs=epochs,
+        place=place,
+        mesh=mesh,
     )
     if keys.shape[0] > k:  # drop the padding copies
         states = jax.tree_util.tree_map(lambda a: a[:k], states)
     return ManyResult(states.params, states, histories, diverged, size)
 
 
-def _train_epochs(states, hps, setup, shuffle_seeds, learning_rates, *, k, epochs, place):
+def _train_epochs(states, hps, setup, shuffle_seeds, learning_rates, *, k, epochs, place, mesh=None):
     """The epoch loop of :func:`train_many`: ``(states, histories, diverged)`` of the first k models.
 
     ``shuffle_seeds`` has one row of host key words per model, padding included; the models past
@@ -251,7 +276,7 @@ def _train_epochs(states, hps, setup, shuffle_seeds, learning_rates, *, k, epoch
         states, m = _many_epoch_jit(
             states, active, setup.x, setup.y, setup.xv, setup.yv, perms, hps, cfg=setup.cfg
         )
-        _record(jax.device_get(m), epoch, setup, learning_rates, histories, diverged)
+        _record(_to_host(m, mesh), epoch, setup, learning_rates, histories, diverged)
         if any(d is not None for d in diverged):
             (active,) = place(jnp.asarray([d is None for d in diverged] + [False] * (k_run - k)))
         if all(d is not None for d in diverged):
@@ -342,7 +367,18 @@ def _shard_models(mesh: Any, *trees: Any) -> tuple:
     from jax.sharding import NamedSharding, PartitionSpec
 
     sharding = NamedSharding(mesh, PartitionSpec("model"))
+    if spans_processes(mesh):  # device_put refuses other processes' devices: every process places its copy
+        return tuple(place(t, sharding) for t in trees)
     return tuple(jax.device_put(t, sharding) for t in trees)
+
+
+def _to_host(m: Any, mesh: Any) -> Any:
+    """Per-model metrics on the host (gathered from every process when the models span processes)."""
+    if spans_processes(mesh):
+        from jax.experimental import multihost_utils
+
+        return multihost_utils.process_allgather(m, tiled=True)
+    return jax.device_get(m)
 
 
 # --------------------------------------------------------------------------------------------

@@ -67,6 +67,20 @@ elif MODE == "replicate":
     out["key_data"] = np.asarray(jax.random.key_data(k["key"].addressable_data(0))).tolist()
     out["primary"] = dist.is_primary()
     out["spans"] = dist.spans_processes(mesh)
+elif MODE == "many":
+    mesh = Mesh(np.array(jax.devices()), ("model",))
+    (x, y), val = moons()
+    model = jnb.mlp([2, 16, 1], loss_type="bce_with_logits")
+    r = jnb.train_many(
+        model,
+        (x, y),
+        val,
+        keys=jax.random.split(jax.random.key(5), 4),
+        epochs=3,
+        hyperparams={"learning_rate": [0.001, 0.003, 0.01, 0.03]},
+        mesh=mesh,
+    )
+    out["histories"] = [{k: v for k, v in h.items() if k != "epoch_time"} for h in r.histories]
 elif MODE.startswith("train"):
     out.update(train(MODE, sys.argv[3] if len(sys.argv) > 3 else None))
 print(json.dumps(out), flush=True)

@@ -150,6 +150,32 @@ def test_a_checkpoint_resumed_across_processes(tmp_path):
     assert not (tmp_path / "run" / ".lock").exists()
 
 
+def test_train_many_with_models_on_two_processes():
+    """Four models over 4 devices of 2 processes: every process gets every history, as in one process."""
+    import jax
+    import numpy as np
+    from helpers import assert_trees_close
+
+    import jnnbasics as jnb
+
+    res = run_processes("many")
+    x, y = jnb.make_moons(jax.random.key(0), 320, noise=0.2)
+    x = np.asarray(jnb.transform(jnb.fit_scaler(x), x))
+    ref = jnb.train_many(
+        jnb.mlp([2, 16, 1], loss_type="bce_with_logits"),
+        (x[:256], np.asarray(y)[:256]),
+        (x[256:], np.asarray(y)[256:]),
+        keys=jax.random.split(jax.random.key(5), 4),
+        epochs=3,
+        hyperparams={"learning_rate": [0.001, 0.003, 0.01, 0.03]},
+        mesh=None,
+    )
+    want = [{k: v for k, v in h.items() if k != "epoch_time"} for h in ref.histories]
+    for code, out, err in res:
+        assert code == 0, err[-3000:]
+        assert_trees_close(out["histories"], want, kind="trajectory")
+
+
 # ---------------------------------------------------------------------------------------------
 # the command line: jnnbasics launch
 # ---------------------------------------------------------------------------------------------
