@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
+from .tasks import TASKS
+
 """Task names, as ``jnnbasics train --task`` takes them."""
 
 MAX_INFERRED_CLASSES = 20
