@@ -27,8 +27,6 @@ import numpy as np
 
 from .tasks import TASKS
 
-"""Task names, as ``jnnbasics train --task`` takes them."""
-
 MAX_INFERRED_CLASSES = 20
 """An integer-valued target with at most this many distinct values is taken for class labels."""
 
