@@ -7,7 +7,7 @@ Two kinds live here:
   Their string and integer options (``loss_type``, ``batch_size``) are static: checked in plain
   Python before tracing.
 * **host-side** (NumPy, float64; for reports and figures): :func:`accuracy`,
-  :func:`confusion_matrix`, :func:`regression_metrics`, with the conventions of ``sklearn.metrics``.
+  :func:`confusion_matrix`, :func:`classification_report`, :func:`regression_metrics`, with the conventions of ``sklearn.metrics``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ Array = jax.Array
 __all__ = [
     "accuracy",
     "baseline_loss",
+    "classification_report",
     "confusion_matrix",
     "mean_of_batch_means",
     "n_correct",
@@ -254,6 +255,64 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> 
         fail(func, "labels", f"< n_classes={n_classes}", f"label {largest}")
     counts = np.bincount(t * n_classes + p, minlength=n_classes * n_classes)
     return counts.reshape(n_classes, n_classes).astype(np.int64)
+
+
+def classification_report(y_true: Any, y_pred: Any, n_classes: int) -> dict[str, Any]:
+    """Per-class precision, recall, F1 and support, their averages, and the confusion matrix.
+
+    The numbers of ``sklearn.metrics.precision_recall_fscore_support`` (``zero_division=0``: a class
+    never predicted has precision 0, a class absent from ``y_true`` recall 0) and of
+    ``classification_report``'s ``macro avg`` (unweighted mean over classes) and ``weighted avg``
+    (weighted by support).
+
+    Args:
+        y_true: true class indices, shape ``(n,)`` or ``(n, 1)``, integers in ``[0, n_classes)``, ``n >= 1``.
+        y_pred: predicted class indices, same shape.
+        n_classes: the number of classes (``>= 1``); classes with no rows get zeros.
+
+    Returns:
+        ``{"precision": [...], "recall": [...], "f1": [...], "support": [...]}`` (one float or int
+        per class), ``"accuracy"``, ``"macro avg"`` and ``"weighted avg"`` (each
+        ``{"precision", "recall", "f1", "support"}``) and ``"confusion_matrix"`` (a list of
+        ``n_classes`` rows, true class by predicted class).
+
+    Raises:
+        ValueError: as :func:`confusion_matrix`, or when ``y_true`` is empty.
+
+    Example:
+        >>> classification_report([0, 1, 1], [0, 1, 0], 2)["recall"]
+        [1.0, 0.5]
+    """
+    if np.asarray(y_true).size == 0:
+        fail("classification_report", "y_true", "non-empty", "0 samples")
+    cm = confusion_matrix(y_true, y_pred, check_positive_int("classification_report", "n_classes", n_classes))
+    hits = np.diag(cm).astype(np.float64)
+    support, predicted = cm.sum(axis=1), cm.sum(axis=0)
+    precision = np.divide(hits, predicted, out=np.zeros_like(hits), where=predicted > 0)
+    recall = np.divide(hits, support, out=np.zeros_like(hits), where=support > 0)
+    both = precision + recall
+    f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(hits), where=both > 0)
+    total = int(support.sum())
+
+    def average(weights: np.ndarray) -> dict[str, Any]:
+        w = weights / weights.sum()
+        return {
+            "precision": float(w @ precision),
+            "recall": float(w @ recall),
+            "f1": float(w @ f1),
+            "support": total,
+        }
+
+    return {
+        "precision": precision.tolist(),
+        "recall": recall.tolist(),
+        "f1": f1.tolist(),
+        "support": support.tolist(),
+        "accuracy": float(hits.sum() / total),
+        "macro avg": average(np.ones_like(hits)),
+        "weighted avg": average(support.astype(np.float64)),
+        "confusion_matrix": cm.tolist(),
+    }
 
 
 def baseline_loss(y: Any, loss_type: str, n_outputs: int) -> float:

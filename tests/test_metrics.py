@@ -300,3 +300,44 @@ def test_regression_metrics_errors():
         metrics.regression_metrics([1.0, 2.0, 3.0], np.zeros((3, 2)))
     with pytest.raises(ValueError, match="y_true must be non-empty"):
         metrics.regression_metrics([], [])
+
+
+# --------------------------------------------------------------------------------------------------
+# classification_report against scikit-learn
+
+
+@pytest.mark.parametrize(
+    "n_classes, seed, n",
+    [(2, 0, 50), (3, 1, 40), (5, 2, 12)],  # 5 classes in 12 rows: some absent, some never predicted
+)
+def test_classification_report_matches_sklearn(n_classes, seed, n):
+    from sklearn.metrics import classification_report as sk_report
+    from sklearn.metrics import precision_recall_fscore_support
+
+    rng = np.random.default_rng(seed)
+    y_true = rng.integers(0, n_classes, n)
+    y_pred = np.where(rng.random(n) < 0.6, y_true, rng.integers(0, n_classes, n))
+    labels = list(range(n_classes))
+    r = metrics.classification_report(y_true, y_pred, n_classes)
+    p, rec, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    assert_close(np.array(r["precision"]), p, np.float64)
+    assert_close(np.array(r["recall"]), rec, np.float64)
+    assert_close(np.array(r["f1"]), f, np.float64)
+    assert r["support"] == s.tolist()
+    assert r["accuracy"] == accuracy_score(y_true, y_pred)
+    assert r["confusion_matrix"] == sk_confusion(y_true, y_pred, labels=labels).tolist()
+    sk = sk_report(y_true, y_pred, labels=labels, output_dict=True, zero_division=0)
+    for avg in ("macro avg", "weighted avg"):
+        got = [r[avg][k] for k in ("precision", "recall", "f1")]
+        want = [sk[avg][k] for k in ("precision", "recall", "f1-score")]
+        assert_close(np.array(got), np.array(want), np.float64)
+        assert r[avg]["support"] == sk[avg]["support"] == n
+
+
+def test_classification_report_rejects_bad_input():
+    with pytest.raises(ValueError, match="classification_report: y_true must be non-empty"):
+        metrics.classification_report([], [], 2)
+    with pytest.raises(ValueError, match="n_classes"):
+        metrics.classification_report([0, 1], [0, 1], 0)
+    with pytest.raises(ValueError, match=r"< n_classes=2"):
+        metrics.classification_report([0, 2], [0, 1], 2)
