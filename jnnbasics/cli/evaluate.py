@@ -1,13 +1,19 @@
-"""``jnnbasics evaluate``: metrics of a run on its own data (checked unchanged) or on a CSV file."""
+"""``jnnbasics evaluate``: metrics of a run on its own data (checked unchanged) or on a CSV file.
+
+For classification also a per-class report (precision, recall, F1, support) and a confusion matrix,
+from :func:`jnnbasics.metrics.classification_report`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+import numpy as np
+
 from ..run import Run, load_run, outputs_metrics
 from ..runs import PARAMS_CHOICES, jsonable
-from .report import fmt_metrics, split_metrics
+from .report import fmt_metrics
 from .rundata import check_csv_unchanged, check_data_recorded, load_run_data
 
 
@@ -47,7 +53,51 @@ def csv_metrics(run: Run, path: str) -> dict:
         y = make_labels(raw, "regression", lines=table.lines).y
     else:
         y = encode_labels(raw, run.class_names, lines=table.lines)
-    return outputs_metrics(run, run.outputs(x), y)
+    return split_report(run, x, y)
+
+
+def split_report(run: Run, x, y) -> dict:
+    """The run's metrics on rows ``x`` with targets ``y``; classification adds ``"report"``."""
+    from ..metrics import classification_report, predicted_class
+
+    out = run.outputs(x)
+    m = outputs_metrics(run, out, y)
+    if run.task != "regression":
+        pred = np.asarray(predicted_class(out, run.loss_type))
+        m["report"] = {
+            "classes": list(run.class_names),
+            **classification_report(y, pred, len(run.class_names)),
+        }
+    return m
+
+
+def report_lines(report: dict) -> list[str]:
+    """``report`` as text: a table like scikit-learn's ``classification_report``, then the confusion matrix."""
+    names = [str(c) for c in report["classes"]]
+    w = max(12, *(len(n) for n in names))
+    lines = [f"  {'':{w}}  precision  recall  f1-score  support"]
+    for i, n in enumerate(names):
+        lines.append(
+            _report_row(
+                n, w, report["precision"][i], report["recall"][i], report["f1"][i], report["support"][i]
+            )
+        )
+    lines.append(
+        f"  {'accuracy':{w}}  {'':9}  {'':6}  {report['accuracy']:8.4f}  {sum(report['support']):7d}"
+    )
+    for avg in ("macro avg", "weighted avg"):
+        a = report[avg]
+        lines.append(_report_row(avg, w, a["precision"], a["recall"], a["f1"], a["support"]))
+    cw = max(6, *(len(n) for n in names), *(len(str(v)) for row in report["confusion_matrix"] for v in row))
+    lines.append("  confusion matrix (rows: true class, columns: predicted class)")
+    lines.append(f"  {'':{w}}  " + "  ".join(f"{n:>{cw}}" for n in names))
+    for n, row in zip(names, report["confusion_matrix"]):
+        lines.append(f"  {n:{w}}  " + "  ".join(f"{v:>{cw}d}" for v in row))
+    return lines
+
+
+def _report_row(name: str, w: int, p: float, r: float, f: float, s: int) -> str:
+    return f"  {name:{w}}  {p:9.4f}  {r:6.4f}  {f:8.4f}  {s:7d}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,7 +108,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         check_data_recorded(r.config, r.path, "evaluate")
         check_csv_unchanged(r.config, "evaluate")
-        results = split_metrics(r, load_run_data(r.config))
+        data = load_run_data(r.config)
+        results = {
+            "train": split_report(r, data.x_train, data.y_train),
+            "val": split_report(r, data.x_val, data.y_val),
+        }
     if args.json:
         print(json.dumps(jsonable({**results, "params": r.which, "epoch": r.epoch}), indent=2))
         return 0
@@ -68,4 +122,6 @@ def run(args: argparse.Namespace) -> int:
     )
     for name, m in results.items():
         print(f"{name + ':':6} n {m['n']}  {fmt_metrics(m)}")
+        if "report" in m:
+            print("\n".join(report_lines(m["report"])))
     return 0
