@@ -219,22 +219,8 @@ def train_many(
         penalize=bool(np.any(hp_np["lambda_l1"]) or np.any(hp_np["lambda_l2"])),
     )
     hps = traced_hyperparams(hp_np, setup.dtype)
-    if jax.process_count() > 1:  # every process must train the same models on the same data
-        check_same(
-            func,
-            {
-                "keys": keys,
-                "hyperparams": hp_np,
-                "train_data": (setup.x, setup.y),
-                "val_data": (setup.xv, setup.yv),
-                "settings (epochs, batch_size, loss, schedule)": (
-                    epochs,
-                    setup.cfg.batch_size,
-                    setup.cfg.loss_type,
-                    str(setup.cfg.schedule),
-                ),
-            },
-        )
+    if jax.process_count() > 1:
+        _check_processes(func, keys, hp_np, setup, epochs)
     init_keys, dropout_keys, shuffle_keys = jax.vmap(split_run_key)(keys)
     use_key = model.needs_key() or bool(np.any(hp_np["dropout_rate"] > 0))
     states = _init_states(
@@ -256,6 +242,26 @@ def train_many(
     if keys.shape[0] > k:  # drop the padding copies
         states = jax.tree_util.tree_map(lambda a: a[:k], states)
     return ManyResult(states.params, states, histories, diverged, size)
+
+
+def _check_processes(func: str, keys, hp_np, setup, epochs: int) -> None:
+    """Every process of a multi-process run must train the same models on the same data."""
+    cfg = setup.cfg
+    check_same(
+        func,
+        {
+            "keys": keys,
+            "hyperparams": hp_np,
+            "train_data": (setup.x, setup.y),
+            "val_data": (setup.xv, setup.yv),
+            "settings (epochs, batch_size, loss, schedule)": (
+                epochs,
+                cfg.batch_size,
+                cfg.loss_type,
+                str(cfg.schedule),
+            ),
+        },
+    )
 
 
 def _train_epochs(states, hps, setup, shuffle_seeds, learning_rates, *, k, epochs, place, mesh=None):
