@@ -81,6 +81,16 @@ elif MODE == "many":
         mesh=mesh,
     )
     out["histories"] = [{k: v for k, v in h.items() if k != "epoch_time"} for h in r.histories]
+    tuned = jnb.tune_hyperparameters(
+        lambda hidden=16: jnb.mlp([2, hidden, 1], loss_type="bce_with_logits"),
+        {"learning_rate": [0.001, 0.01], "hidden": [8, 16]},
+        (x, y),
+        val,
+        key=jax.random.key(6),
+        epochs=2,
+        mesh=mesh,
+    )
+    out["tuned"] = [[r["params"]["learning_rate"], r["params"]["hidden"]] for r in tuned]
 elif MODE.startswith("train"):
     out.update(train(MODE, sys.argv[3] if len(sys.argv) > 3 else None))
 print(json.dumps(out), flush=True)
