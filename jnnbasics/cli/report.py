@@ -51,14 +51,31 @@ def _stop_text(metrics: dict[str, Any]) -> str:
     }.get(metrics["stop_reason"], "")
 
 
+def print_plan(cfg: dict[str, Any], *, resumed_at: int = 0) -> None:
+    """What ``jnnbasics train`` is about to do, printed before training: data, features, model, settings."""
+    feats = cfg["features"]
+    shown = ", ".join(feats) if len(feats) <= 12 else ", ".join(feats[:12]) + ", ..."
+    cats = cfg.get("categories") or {}
+    lines = [
+        f"data: {data_name(cfg)} ({cfg['task']}, {cfg['n_train']} train / {cfg['n_val']} validation rows)"
+        + (f", target {cfg['target']}" if cfg.get("csv") else ""),
+        f"features: {shown} ({len(feats)}" + (f"; one-hot encoded: {', '.join(cats)}" if cats else "") + ")",
+    ]
+    lines.append(
+        f"model: {'-'.join(map(str, cfg['layer_sizes']))} {cfg['activation']}, dropout {cfg['dropout']:g}; "
+        f"training: {cfg['epochs']} epochs, lr {cfg['lr']:g}, batch size {cfg['batch_size']}, "
+        f"schedule {cfg['schedule']}" + (f", resuming from epoch {resumed_at}" if resumed_at else "")
+    )
+    print("\n".join(lines), flush=True)
+
+
 def print_summary(out: Path, cfg: dict[str, Any], metrics: dict[str, Any], pictures: list[str]) -> None:
-    """The lines ``jnnbasics train`` ends with."""
+    """The lines ``jnnbasics train`` ends with (the data and model were printed before training)."""
     reported = f"{metrics['params']} epoch {metrics['reported_epoch']}"
     lines = [
         f"run folder: {out}",
-        f"data: {data_name(cfg)} ({cfg['task']}, {cfg['n_train']} train / {cfg['n_val']} validation rows, "
-        f"{len(cfg['features'])} features)  model: {'-'.join(map(str, cfg['layer_sizes']))} {cfg['activation']}",
-        f"epochs: {metrics['epochs_run']}/{cfg['epochs']}{_stop_text(metrics)}; metrics of the {reported}",
+        f"epochs: {metrics['epochs_run']}/{cfg['epochs']}{_stop_text(metrics)}; metrics of the {reported}, "
+        "eval mode (no dropout), after training — not the progress bar's running train-mode mean",
         f"train: {fmt_metrics(metrics['train'])}",
         f"val:   {fmt_metrics(metrics['val'])}",
     ]

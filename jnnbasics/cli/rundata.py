@@ -1,13 +1,21 @@
 """The data of a command-line run: built-in data sets or a CSV file, labelled, split and scaled.
 
 A run's config names its data (``dataset``/``samples``/``noise`` or ``csv``/``target``/
-``drop_missing``, ``task``, ``val_fraction``, ``seed``); :func:`load_run_data` makes or reads exactly
-those rows again, so ``evaluate`` and ``--resume`` see the data the run was trained on — and a CSV
+``drop_missing``/``impute``/``feature_columns``/``ignore``, ``task``, ``val_fraction``, ``seed``);
+:func:`load_run_data` makes or reads exactly those rows again, so ``evaluate`` and ``--resume`` see the data the run was trained on — and a CSV
 file that changed since (its SHA-256 is in the config) is refused instead of silently used.
 
 Too little data is refused before anything is trained: the split must leave a validation row and,
 for classification, at least one training row of every class (the message says how many rows
 are needed). The validation split need not hold every class (a rare class may miss it).
+
+CSV features: the chosen columns (``--features``/``--ignore``); a text column is one-hot encoded
+here, in the CSV layer, as ``COL=VALUE`` features (categories: the training file's values,
+sorted), so :class:`jnnbasics.Run` always takes the encoded numeric matrix. A trained run's config
+keeps the encoded names in ``features`` (and ``categories`` for reading): ``evaluate``, ``predict``
+and ``--resume`` encode a file with exactly those categories, and an unseen one is an error.
+``--impute mean`` fills a numeric column's missing cells with its mean over the whole file (not
+only the training split, so the split does not change what is filled).
 """
 
 from __future__ import annotations
@@ -69,6 +77,9 @@ DATA_DEFAULTS: dict[str, Any] = {
     "csv": None,
     "target": None,
     "drop_missing": None,
+    "feature_columns": None,
+    "ignore": None,
+    "impute": None,
     "task": None,
     "val_fraction": 0.2,
     "seed": 0,
@@ -93,6 +104,22 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
         help="skip CSV rows with a missing value (empty, NA, nan, ?, ...); by default such a row is an error",
     )
     g.add_argument(
+        "--features",
+        dest="feature_columns",
+        type=column_list,
+        metavar="COL,COL",
+        help="the CSV columns to use as features, in this order (default: every column but the target)",
+    )
+    g.add_argument(
+        "--ignore", type=column_list, metavar="COL,COL", help="CSV columns that are not features (an id, ...)"
+    )
+    g.add_argument(
+        "--impute",
+        choices=("mean",),
+        help="fill missing cells of numeric CSV feature columns with the column's mean over the whole file "
+        "(says how many); text columns are one-hot encoded and cannot be imputed",
+    )
+    g.add_argument(
         "--task",
         choices=TASKS,
         help="binary, multiclass or regression (default: inferred from the target: numbers that are not "
@@ -114,6 +141,14 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def column_list(text: str) -> list[str]:
+    """``a,b`` -> ``["a", "b"]`` (spaces stripped); an empty name is an error."""
+    names = [c.strip() for c in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected column names separated by commas, got {text!r}")
+    return names
+
+
 def file_sha256(path: str) -> str:
     """SHA-256 of a file's bytes, as hex."""
     h = hashlib.sha256()
@@ -133,6 +168,10 @@ def resolve_data(given: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
         for flag in ("samples", "noise"):
             if given.get(flag) is not None:
                 raise CLIError(f"--{flag} is for generated data sets, not --csv")
+        if given.get("feature_columns") and given.get("ignore"):
+            raise CLIError("give either --features or --ignore, not both")
+        if given.get("drop_missing") and given.get("impute"):
+            raise CLIError("give either --drop-missing or --impute mean, not both")
         cfg["dataset"] = None
         cfg["drop_missing"] = bool(given.get("drop_missing"))
         cfg["csv"] = str(Path(given["csv"]).resolve())
@@ -142,9 +181,10 @@ def resolve_data(given: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
             raise CLIError(f"CSV file {given['csv']!r} does not exist")
         cfg["csv_sha256"] = file_sha256(cfg["csv"])
         return cfg
-    for flag in ("target", "drop_missing"):
+    for flag in ("target", "drop_missing", "feature_columns", "ignore", "impute"):
         if given.get(flag):
-            raise CLIError(f"--{flag.replace('_', '-')} is for --csv data")
+            shown = "features" if flag == "feature_columns" else flag.replace("_", "-")
+            raise CLIError(f"--{shown} is for --csv data")
     spec = builtin_datasets()[cfg["dataset"]]
     if spec.make is None:
         for flag in ("samples", "noise"):
@@ -195,6 +235,7 @@ class RunData:
     task: str
     class_names: list[str] | None
     features: list[str]
+    categories: dict[str, list[str]] | None = None  # a CSV's one-hot text columns: their categories
 
 
 def _raw_data(cfg: dict[str, Any], data_key) -> tuple[np.ndarray, list, list[str], Any]:
@@ -205,7 +246,13 @@ def _raw_data(cfg: dict[str, Any], data_key) -> tuple[np.ndarray, list, list[str
         if not cfg.get("target"):
             raise CLIError("--csv needs --target COL (the column to predict)")
         x, raw, features, lines = load_csv(
-            cfg["csv"], cfg["target"], drop_missing=bool(cfg.get("drop_missing"))
+            cfg["csv"],
+            cfg["target"],
+            drop_missing=bool(cfg.get("drop_missing")),
+            features=cfg.get("feature_columns"),
+            ignore=cfg.get("ignore"),
+            impute=cfg.get("impute"),
+            encoded=cfg.get("features"),  # a trained run's (one-hot) feature names: the same encoding
         )
         return np.asarray(x), raw, list(features), lines
     if cfg["dataset"] == "iris":
@@ -239,7 +286,17 @@ def load_run_data(cfg: dict[str, Any]) -> RunData:
     names = list(labels.class_names) if labels.class_names else None
     if names:
         _check_every_class_trains(labels.y, yt, names, cfg)
-    return RunData(x, labels.y, xt, yt, xv, yv, labels.task, names, features)
+    cats = _categories(cfg, features)
+    return RunData(x, labels.y, xt, yt, xv, yv, labels.task, names, features, cats)
+
+
+def _categories(cfg: dict[str, Any], features: list[str]) -> dict[str, list[str]] | None:
+    """The categories of a CSV's one-hot encoded text columns (None for built-in data)."""
+    if not cfg.get("csv"):
+        return None
+    from ..csvdata import categories, read_table
+
+    return categories(features, read_table(cfg["csv"]).columns)
 
 
 def split_sizes(n: int, val_fraction: float) -> tuple[int, int]:

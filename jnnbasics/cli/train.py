@@ -44,7 +44,7 @@ from .common import (
     rate,
 )
 from .launch import add_process_options, agree, data_mesh, join_processes, on_process_0
-from .report import METRICS_NOTE, print_summary, split_metrics
+from .report import METRICS_NOTE, print_plan, print_summary, split_metrics
 from .rundata import (
     DATA_DEFAULTS,
     RunData,
@@ -144,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
         if prepared is None:
             return 0
         cfg, x_scaler, y_scaler = prepared
+        if is_primary():
+            print_plan(cfg, resumed_at=runs.checkpoint_epoch(out) if args.resume else 0)
         return _train_and_report(args, out, cfg, data, x_scaler, y_scaler)
 
 
@@ -210,6 +212,7 @@ def _new_config(cfg: dict[str, Any], data: RunData) -> dict[str, Any]:
         task=data.task,
         loss_type=LOSS_OF_TASK[data.task],
         features=data.features,
+        categories=data.categories,
         class_names=data.class_names,
         n_outputs=n_out,
         target_column=cfg.get("target") or ("species" if cfg.get("dataset") == "iris" else "target"),
@@ -417,6 +420,9 @@ def repeat_command(cfg: dict[str, Any]) -> str:
     if cfg.get("csv"):
         parts += ["--csv", cfg["csv"], "--target", cfg["target"]]
         parts += ["--drop-missing"] if cfg.get("drop_missing") else []
+        parts += ["--impute", cfg["impute"]] if cfg.get("impute") else []
+        for flag, key in (("--features", "feature_columns"), ("--ignore", "ignore")):
+            parts += [flag, ",".join(cfg[key])] if cfg.get(key) else []
     else:
         parts += ["--dataset", cfg["dataset"]]
         if cfg.get("samples") is not None:
