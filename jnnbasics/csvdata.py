@@ -5,11 +5,20 @@ fit float32 (the precision the models compute in); the target column may hold nu
 regression target or integer class labels) or class names, which are mapped to indices ``0..k-1``
 in sorted order (the mapping is kept so that predictions can be turned back into names).
 
+The feature columns are chosen (``features=``/``ignore=``, ``--features``/``--ignore``) or are
+every column but the target. A *text column* — no present cell is a number — is one-hot encoded:
+feature ``COL=VALUE`` for each of its values in the training file, sorted (:func:`expand_features`);
+a trained run keeps those names, so a later file is encoded with the same categories and a value
+outside them is an error naming the column, line and categories. A column mixing numbers and text
+is an error (a typo is not a category).
+
 A cell that is empty or one of :data:`MISSING_VALUES` (``NA``, ``nan``, ``?``, ...) is a *missing
 value*: an error naming the line, in a feature and in the target column alike (a missing target
-is never a class of its own), unless the rows with missing values are dropped explicitly
-(``load_csv(..., drop_missing=True)``, ``jnnbasics train --drop-missing``), which warns with their
-count and lines. Every problem is reported as a ``ValueError`` whose message names the file, the
+is never a class of its own), unless the rows with missing values in the target or a feature
+column are dropped explicitly (``load_csv(..., drop_missing=True)``, ``jnnbasics train
+--drop-missing``), which warns with their count and lines, or a numeric feature's missing cells
+are filled with its mean over the whole file (``impute="mean"``, ``--impute mean``), which warns
+with the count. Every problem is reported as a ``ValueError`` whose message names the file, the
 column and the line, so the CLI can print it as a one-line error.
 """
 
@@ -180,7 +189,7 @@ def numeric_column(table: Table, index: int) -> np.ndarray:
     for r, row in enumerate(table.rows):
         why = cell_problem(row[index])
         if why is not None:
-            hint = _MISSING_HINT if row[index] in MISSING_VALUES else ""
+            hint = _FEATURE_HINT if row[index] in MISSING_VALUES else ""
             raise ValueError(
                 f"CSV file {table.path!r}: feature column {table.columns[index]!r} must hold finite "
                 f"numbers, but line {table.lines[r]} {why}{hint}"
@@ -190,6 +199,10 @@ def numeric_column(table: Table, index: int) -> np.ndarray:
 
 
 _MISSING_HINT = "; fill it in, or drop such rows (jnnbasics train --drop-missing)"
+_FEATURE_HINT = (
+    "; fill it in, fill such cells with the column's mean (jnnbasics train --impute mean), or drop "
+    "such rows (jnnbasics train --drop-missing)"
+)
 
 
 def drop_missing_rows(table: Table, columns: Sequence[int]) -> tuple[Table, tuple[int, ...]]:
@@ -252,7 +265,11 @@ def _one_hot(table: Table, col: str, categories: list[str]) -> np.ndarray:
     out = np.zeros((len(table.rows), len(categories)))
     for r, row in enumerate(table.rows):
         if row[i] not in index:
-            what = "a missing value" if row[i] in MISSING_VALUES else "a category unseen in training"
+            what = (
+                "a missing value (a text column cannot be imputed: fill it in, or --drop-missing)"
+                if row[i] in MISSING_VALUES
+                else "a category unseen in training"
+            )
             raise ValueError(
                 f"CSV file {table.path!r}: text column {col!r} line {table.lines[r]} holds {row[i]!r}, "
                 f"{what}; its known categories are: {', '.join(categories)}"
@@ -275,6 +292,14 @@ def expand_features(table: Table, columns: Sequence[str]) -> tuple[str, ...]:
         i = column_index(table, col, role="feature column")
         if is_text_column(table, i):
             values = sorted({row[i] for row in table.rows if row[i] not in MISSING_VALUES})
+            if len(values) > MAX_INFERRED_CLASSES and len(values) > len(table.rows) // 2:
+                warnings.warn(
+                    f"CSV file {table.path!r}: text column {col!r} has {len(values)} distinct values in "
+                    f"{len(table.rows)} rows (an identifier?), one-hot encoded as {len(values)} features; "
+                    f"leave it out with --ignore {col}",
+                    UserWarning,
+                    stacklevel=3,
+                )
             names += [f"{col}={v}" for v in values]
         else:
             names.append(col)

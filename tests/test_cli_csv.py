@@ -161,7 +161,17 @@ def test_an_unseen_category_is_a_one_line_error(capsys, tmp_path):
 def test_impute_mean_fills_the_whole_files_mean_and_says_how_many(capsys, tmp_path):
     cols = write_table(tmp_path / "t.csv", missing_every=7)
     code, _, err = run(
-        capsys, "train", "--csv", tmp_path / "t.csv", "--target", "label", *FAST, "--out", tmp_path / "x"
+        capsys,
+        "train",
+        "--csv",
+        tmp_path / "t.csv",
+        "--target",
+        "label",
+        "--ignore",
+        "id",
+        *FAST,
+        "--out",
+        tmp_path / "x",
     )
     assert_one_line_error(code, err, "feature column 'a' must hold finite numbers")
     code, _, err, out = train(capsys, tmp_path, "--ignore", "id", "--impute", "mean")

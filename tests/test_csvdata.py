@@ -10,9 +10,11 @@ from jnnbasics.csvdata import (
     MAX_INFERRED_CLASSES,
     encode_labels,
     feature_matrix,
+    impute_mean,
     load_csv,
     make_labels,
     read_table,
+    select_columns,
 )
 
 
@@ -219,7 +221,7 @@ def test_a_missing_class_name_is_not_a_class(tmp_path):
     [
         ("1e39", "line 3 holds '1e39', which overflows float32"),
         ("-4e38", "line 3 holds '-4e38', which overflows float32"),
-        ("NA", "line 3 holds 'NA' (a missing value); fill it in, or drop such rows"),
+        ("NA", "line 3 holds 'NA' (a missing value); fill it in, fill such cells with the column's mean"),
     ],
 )
 def test_a_feature_beyond_float32_names_column_and_line(tmp_path, cell, fragment):
@@ -279,3 +281,70 @@ def _re(fragment: str) -> str:
     import re
 
     return re.escape(fragment)
+
+
+# ---------------------------------------------------------------------------------------------
+# choosing columns, one-hot text columns, --impute mean
+# ---------------------------------------------------------------------------------------------
+def test_select_columns_order_ignore_and_errors(tmp_path):
+    table = read_table(write(tmp_path, "id,a,b,y\nr1,1,2,x\nr2,3,4,z\n"))
+    assert select_columns(table, "y") == ("id", "a", "b")
+    assert select_columns(table, "y", features=["b", "a"]) == ("b", "a")
+    assert select_columns(table, "y", ignore=["id"]) == ("a", "b")
+    with pytest.raises(ValueError, match="--features: .* has no column 'c'; its columns are: id, a, b, y"):
+        select_columns(table, "y", features=["a", "c"])
+    with pytest.raises(ValueError, match="target column 'y' cannot be a feature"):
+        select_columns(table, "y", features=["a", "y"])
+    with pytest.raises(ValueError, match="either --features or --ignore"):
+        select_columns(table, "y", features=["a"], ignore=["id"])
+
+
+def test_text_columns_are_one_hot_like_sklearn(tmp_path):
+    from sklearn.preprocessing import OneHotEncoder
+
+    colors = ["red", "blue", "red", "green", "blue"]
+    text = "a,color,y\n" + "".join(f"{i},{c},{i % 2}\n" for i, c in enumerate(colors))
+    x, _, names, _ = load_csv(write(tmp_path, text), "y")
+    enc = OneHotEncoder().fit(np.array(colors).reshape(-1, 1))
+    want = enc.transform(np.array(colors).reshape(-1, 1)).toarray()
+    assert names == ("a", *(f"color={c}" for c in enc.categories_[0]))
+    assert_close(x[:, 1:], want, np.float64)
+    assert_close(x[:, 0], np.arange(5.0), np.float64)
+    # a later file: the trained run's names fix the categories; an unseen one is an error
+    later = read_table(write(tmp_path, "color,a\nblue,7\n", name="later.csv"))
+    assert_close(feature_matrix(later, names), np.array([[7.0, 1.0, 0.0, 0.0]]), np.float64)
+    unseen = read_table(write(tmp_path, "color,a\nblue,7\npink,8\n", name="unseen.csv"))
+    with pytest.raises(
+        ValueError, match="column 'color' line 3 holds 'pink'.*categories are: blue, green, red"
+    ):
+        feature_matrix(unseen, names)
+
+
+def test_a_mixed_column_is_still_an_error_and_an_id_column_warns(tmp_path):
+    with pytest.raises(
+        ValueError, match="feature column 'b' must hold finite numbers, but line 3 holds 'oops'"
+    ):
+        load_csv(write(tmp_path, "b,y\n2,x\noops,z\n"), "y")
+    text = "id,y\n" + "".join(f"r{i},{i % 2}\n" for i in range(30))
+    with pytest.warns(UserWarning, match="text column 'id' has 30 distinct values in 30 rows"):
+        load_csv(write(tmp_path, text, name="ids.csv"), "y")
+
+
+def test_impute_mean_against_numpy(tmp_path):
+    a = [1.5, None, 4.0, None, -2.0]
+    text = "a,c,y\n" + "".join(f"{'' if v is None else v},{i},{i % 2}\n" for i, v in enumerate(a))
+    with pytest.warns(UserWarning, match="filled 2 missing cell"):
+        x, _, names, _ = load_csv(write(tmp_path, text), "y", impute="mean")
+    arr = np.array([np.nan if v is None else v for v in a])
+    assert_close(x[:, 0], np.where(np.isnan(arr), np.nanmean(arr), arr), np.float64)
+    table = read_table(write(tmp_path, "a,y\n,1\nNA,0\n", name="empty.csv"))
+    with pytest.raises(ValueError, match="column 'a' has no value to take the mean of"):
+        impute_mean(table, ["a"])
+    with pytest.raises(ValueError, match="either --drop-missing or --impute"):
+        load_csv(write(tmp_path, text), "y", impute="mean", drop_missing=True)
+
+
+def test_drop_missing_ignores_the_columns_that_are_not_features(tmp_path):
+    text = "note,a,y\n,1,0\nx,2,1\n,3,0\n"
+    x, _, names, lines = load_csv(write(tmp_path, text), "y", ignore=["note"], drop_missing=True)
+    assert names == ("a",) and lines == (2, 3, 4)

@@ -519,7 +519,8 @@ DATA_CASES = [
         "csv-feature-missing",
         "NA in a feature column",
         "a,b,y\n1,2,x\n3,NA,z\n",
-        "line 3 holds 'NA' (a missing value); fill it in, or drop such rows (jnnbasics train --drop-missing)",
+        "line 3 holds 'NA' (a missing value); fill it in, fill such cells with the column's mean (jnnbasics train "
+        "--impute mean), or drop such rows (jnnbasics train --drop-missing)",
     ),
     data(
         "csv-feature-overflow",
