@@ -184,3 +184,19 @@ def test_impute_mean_fills_the_whole_files_mean_and_says_how_many(capsys, tmp_pa
         data = load_run_data(config(out))
     assert_close(data.x[:, 0], want, np.float32)
     assert config(out)["impute"] == "mean" and "--impute mean" in config(out)["command"]
+
+
+def test_resume_keeps_the_columns_and_categories(capsys, tmp_path):
+    write_table(tmp_path / "t.csv")
+    code, _, err, out = train(capsys, tmp_path, "--features", "color,a")
+    assert code == 0, err
+    code, stdout, err = run(
+        capsys, "train", "--resume", "--out", out, "--epochs", "3", "--quiet", "--no-plots"
+    )
+    assert code == 0, err
+    assert "features: color=blue, color=green, color=red, a (4; one-hot encoded: color)" in stdout
+    assert "resuming from epoch 2" in stdout
+    assert config(out)["features"] == ["color=blue", "color=green", "color=red", "a"]
+    assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 3
+    code, _, err = run(capsys, "train", "--resume", "--out", out, "--epochs", "4", "--features", "a")
+    assert_one_line_error(code, err, "--features a conflicts with the run's saved feature_columns")

@@ -149,6 +149,11 @@ def column_list(text: str) -> list[str]:
     return names
 
 
+def flag_name(key: str) -> str:
+    """The command-line flag of a config key: ``drop_missing`` -> ``--drop-missing``."""
+    return "--features" if key == "feature_columns" else "--" + key.replace("_", "-")
+
+
 def file_sha256(path: str) -> str:
     """SHA-256 of a file's bytes, as hex."""
     h = hashlib.sha256()
@@ -183,8 +188,7 @@ def resolve_data(given: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
         return cfg
     for flag in ("target", "drop_missing", "feature_columns", "ignore", "impute"):
         if given.get(flag):
-            shown = "features" if flag == "feature_columns" else flag.replace("_", "-")
-            raise CLIError(f"--{shown} is for --csv data")
+            raise CLIError(f"{flag_name(flag)} is for --csv data")
     spec = builtin_datasets()[cfg["dataset"]]
     if spec.make is None:
         for flag in ("samples", "noise"):

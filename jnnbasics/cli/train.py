@@ -52,6 +52,7 @@ from .rundata import (
     check_csv_unchanged,
     check_data_recorded,
     fit_scalers,
+    flag_name,
     load_run_data,
     resolve_data,
 )
@@ -193,7 +194,7 @@ def _resumed_config(out: Path, given: dict[str, Any]) -> dict[str, Any]:
         if not same:
             shown, saved_shown = (",".join(map(str, x)) if isinstance(x, list) else x for x in (v, saved))
             raise CLIError(
-                f"--{k.replace('_', '-')} {shown} conflicts with the run's saved {k} = {saved_shown} "
+                f"{flag_name(k)} {shown} conflicts with the run's saved {k} = {saved_shown} "
                 f"({runs.CONFIG}); drop the flag to resume, or start a new run with another --out"
             )
     check_csv_unchanged(cfg, "--resume")
