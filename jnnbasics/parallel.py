@@ -436,7 +436,8 @@ def tune_hyperparameters(
         param_grid: a dict of lists (its product) or a list of setting dicts, as in the tutorial.
         train_data: ``(x, y)``, as for ``train_model`` (the tutorial passed loaders; we take arrays).
         val_data: ``(x_val, y_val)``; the ranking uses the final validation loss.
-        key: base PRNG key; a setting's key is ``jax.random.fold_in(key, seed)`` (seed 0 by default).
+        key: base PRNG key; a setting's key is ``jax.random.fold_in(key, seed)``, or ``key`` itself
+            for seed 0 (the default): then the setting trains as ``train_model(key=key)`` does.
         epochs, batch_size, loss_type, schedule, shuffle: defaults for every setting.
         mesh: ``"auto"`` (each group spread over this process's devices when there are several),
             None (the default device) or a Mesh with a ``"model"`` axis; passed to ``train_many``.
@@ -462,7 +463,7 @@ def tune_hyperparameters(
         model = model_fn(**{n: settings[idx[0]][n] for n, _ in model_kw})
         tkw = {"epochs": epochs, "batch_size": batch_size, "schedule": schedule}
         tkw.update({n: settings[idx[0]][n] for n, _ in train_kw})
-        keys = jnp.stack([jax.random.fold_in(key, int(settings[i].get("seed", 0))) for i in idx])
+        keys = jnp.stack([_setting_key(key, int(settings[i].get("seed", 0))) for i in idx])
         hps = [{n: settings[i][n] for n in NUMERIC_HYPERPARAMS if n in settings[i]} for i in idx]
         res = train_many(
             model, train_data, val_data, keys=keys, hyperparams=hps, loss_type=loss_type, shuffle=shuffle,
@@ -470,6 +471,11 @@ def tune_hyperparameters(
         )  # fmt: skip
         results += [_tune_result(settings[i], res, j) for j, i in enumerate(idx)]
     return sorted(results, key=lambda r: r["final_loss"])
+
+
+def _setting_key(key: PRNGKey, seed: int) -> PRNGKey:
+    """A setting's key: ``key`` for seed 0 (as ``train_model(key=key)``), else ``fold_in(key, seed)``."""
+    return key if seed == 0 else jax.random.fold_in(key, seed)
 
 
 _NUMERIC_SETTINGS = (*NUMERIC_HYPERPARAMS, "seed")

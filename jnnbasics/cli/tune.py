@@ -1,12 +1,19 @@
-"""``jnnbasics tune``: a hyperparameter grid, trained together where it can be (``tune_hyperparameters``)."""
+"""``jnnbasics tune``: a hyperparameter grid, trained together where it can be (``tune_hyperparameters``).
+
+The best setting is then trained once more by ``jnnbasics train`` (in-process, the same command the
+user can run) into ``OUT/best/``, a run folder that ``evaluate`` and ``predict`` read; the command
+is printed and stored in results.json.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
 import math
+import shlex
 import sys
 import warnings
 from collections.abc import Callable
@@ -41,6 +48,7 @@ from .report import data_name
 from .rundata import DATA_DEFAULTS, DATA_KEYS, add_data_options, fit_scalers, load_run_data, resolve_data
 
 TUNE_FILES = ("results.json", "results.csv", "tune.png")
+BEST_DIR = "best"
 DEFAULT_HIDDEN, DEFAULT_ACTIVATION, DEFAULT_EPOCHS, DEFAULT_BATCH = (64, 32), "relu", 100, 32
 
 
@@ -72,7 +80,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--out", metavar="DIR", help="results folder (default: runs/tune-<date>-<time>)")
     o.add_argument("--force", action="store_true", help="overwrite the result files in an existing --out")
     o.add_argument("--top", type=positive_int, default=20, help="rows of the table printed (default: 20)")
-    o.add_argument("--no-plots", action="store_true", help="do not draw tune.png")
+    o.add_argument("--no-plots", action="store_true", help="do not draw tune.png (nor best/'s pictures)")
+    o.add_argument(
+        "--no-best", action="store_true", help=f"do not train the best setting into OUT/{BEST_DIR}/"
+    )
     u.set_defaults(func=run)
 
 
@@ -244,7 +255,8 @@ def run(args: argparse.Namespace) -> int:
     shown = [n for n, v in grid.items() if len(v) > 1] or list(grid)
     short_grid = {SHORT_NAMES[n]: [_show_value(v) for v in vals] for n, vals in grid.items()}
     devices = {**available_devices(), "used": max(r["devices"] for r in results)}
-    _write_results(out, cfg, data.task, epochs, short_grid, results, devices)
+    best = None if args.no_best else train_best(args, out, results[0], epochs)
+    _write_results(out, cfg, data.task, epochs, short_grid, results, devices, best)
     _write_rows_csv(out / "results.csv", rows)
     _print_table(rows, [SHORT_NAMES[n] for n in shown], args.top)
     if not args.no_plots:
@@ -253,7 +265,80 @@ def run(args: argparse.Namespace) -> int:
         f"results: {out / 'results.csv'}, {out / 'results.json'}"
         + ("" if args.no_plots else f", {out / 'tune.png'}")
     )
+    if best:  # on stderr with the progress lines: stdout keeps the table and the result files
+        print(f"best setting trained again: {best['run_dir']}; the command:", file=sys.stderr)
+        print(f"  {best['command']}", file=sys.stderr)
+        for note in best["notes"]:
+            print(f"  note: {note}", file=sys.stderr)
     return 0
+
+
+TRAIN_FLAGS = {  # tune_hyperparameters name -> jnnbasics train flag
+    "learning_rate": "--lr",
+    "lambda_l1": "--l1",
+    "lambda_l2": "--l2",
+    "dropout_rate": "--dropout",
+    "hidden": "--hidden",
+    "activation": "--activation",
+    "batch_size": "--batch-size",
+    "schedule": "--schedule",
+}
+
+
+def train_arguments(
+    args: argparse.Namespace, setting: dict[str, Any], epochs: int
+) -> tuple[list[str], list[str]]:
+    """``(argv, notes)``: the ``jnnbasics train`` arguments of a setting (the tune's data flags,
+    its epochs) and what that command cannot reproduce."""
+    argv: list[str] = []
+    for key, value in flags_given(args, DATA_KEYS).items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif value is not False:
+            argv += [flag, ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)]
+    notes = []
+    for name, value in setting.items():
+        if name in TRAIN_FLAGS:
+            shown = (",".join(map(str, value)) or "none") if isinstance(value, (list, tuple)) else str(value)
+            argv += [TRAIN_FLAGS[name], shown]
+        elif name == "seed" and value:
+            notes.append(
+                f"'jnnbasics train' has no model seed: trained with seed 0's initial weights, not {value}'s"
+            )
+        elif value not in (0, 0.0, None):
+            notes.append(
+                f"'jnnbasics train' has no flag for {SHORT_NAMES.get(name, name)}={value}; trained without it"
+            )
+    if setting.get("schedule") == "cosine" and epochs != 100:
+        notes.append(f"tune's cosine schedule has t_max=100 epochs, train's t_max={epochs} (all epochs)")
+    return [*argv, "--epochs", str(epochs)], notes
+
+
+def train_best(
+    args: argparse.Namespace, out: Path, best: dict[str, Any], epochs: int
+) -> dict[str, Any] | None:
+    """Train the best setting with ``jnnbasics train`` into ``out/best``; None when every setting diverged."""
+    from . import main
+
+    if not math.isfinite(best["final_loss"]):
+        print("no setting trained without diverging: no best run folder", file=sys.stderr)
+        return None
+    argv, notes = train_arguments(args, best["params"], epochs)
+    run_dir = out / BEST_DIR
+    extra = ["--quiet", *(["--force"] if args.force else []), *(["--no-plots"] if args.no_plots else [])]
+    print(f"training the best setting again into {run_dir} ...", file=sys.stderr)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+        code = main(["train", *argv, "--out", str(run_dir), *extra])
+    if code != 0:
+        raise CLIError(f"training the best setting into {run_dir} failed: {one_line(err.getvalue().strip())}")
+    history = json.loads((run_dir / "history.json").read_text(encoding="utf-8"))
+    return {
+        "run_dir": str(run_dir),
+        "command": "jnnbasics train " + shlex.join(argv),
+        "val_loss": float(history["val_loss"][-1]),
+        "notes": notes,
+    }
 
 
 def _problem(data):
@@ -305,7 +390,7 @@ def _devices_text(devices: dict[str, Any]) -> str:
     return f"{n} {devices['platform'].upper()} device{'s' if n > 1 else ''}"
 
 
-def _write_results(out: Path, cfg, task: str, epochs: int, short_grid, results, devices) -> None:
+def _write_results(out: Path, cfg, task: str, epochs: int, short_grid, results, devices, best) -> None:
     ranked = [
         {
             "rank": i + 1,
@@ -326,6 +411,7 @@ def _write_results(out: Path, cfg, task: str, epochs: int, short_grid, results, 
             "grid": short_grid,
             "devices": devices,
             "results": ranked,
+            "best": best,
         },
     )
 
