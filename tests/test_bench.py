@@ -163,7 +163,7 @@ def test_a_busy_machine_gets_a_one_line_warning(monkeypatch):
     n = bench.machine.cores()
     monkeypatch.setattr(bench.machine.os, "getloadavg", lambda: (n + 0.5, 1.0, 1.0))
     warning = bench.machine.busy_warning()
-    assert "\n" not in warning and f"load average {n + 0.5:.1f} on {n} cores" in warning
+    assert "\n" not in warning and f"load average {n + 0.5:.2f} on {n} cores" in warning
     assert "unreliable" in warning
     monkeypatch.setattr(bench.machine.os, "getloadavg", lambda: (n - 0.5, 9.0, 9.0))
     assert bench.machine.busy_warning() is None

@@ -70,7 +70,7 @@ def busy_warning() -> str | None:
     if load <= n:
         return None
     return (
-        f"warning: load average {load:.1f} on {n} cores: other programs are using the CPU, "
+        f"warning: load average {load:.2f} on {n} cores: other programs are using the CPU, "
         "so these times and ratios are unreliable; run again when the machine is quiet"
     )
 
