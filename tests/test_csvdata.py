@@ -1,4 +1,4 @@
-"""CSV reading and target labelling for the command line, against numpy's and scikit-learn's readers."""
+"""CSV reading, feature columns (csvdata, csvcolumns) and target labelling, against numpy and scikit-learn."""
 
 from __future__ import annotations
 
@@ -6,15 +6,13 @@ import numpy as np
 import pytest
 from helpers import assert_close
 
+from jnnbasics.csvcolumns import impute_mean, load_csv, select_columns
 from jnnbasics.csvdata import (
     MAX_INFERRED_CLASSES,
     encode_labels,
     feature_matrix,
-    impute_mean,
-    load_csv,
     make_labels,
     read_table,
-    select_columns,
 )
 
 

@@ -29,7 +29,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
     0: ("_types", "_checks", "_atomic", "_keys", "_lockfile", "devices"),  # foundation
     1: ("activations", "initializers", "losses", "penalties", "schedules", "metrics", "tasks"),  # numerics
     2: ("models", "optim", "state", "inference"),  # models, optimisers, the eval forward pass
-    3: ("data", "datasets", "csvdata", "checkpoint", "runs", "run", "distributed"),  # data and files (host side)
+    3: ("data", "datasets", "csvdata", "csvcolumns", "checkpoint", "runs", "run", "distributed"),  # data
     4: ("training", "parallel", "progress"),  # training (the progress bar is a training callback)
     5: ("viz", "interop"),  # presentation
     6: ("cli", "bench"),  # applications: nothing imports them

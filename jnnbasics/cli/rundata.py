@@ -245,7 +245,7 @@ class RunData:
 def _raw_data(cfg: dict[str, Any], data_key) -> tuple[np.ndarray, list, list[str], Any]:
     """``(x, raw targets, feature names, file lines)`` of the run's data source."""
     if cfg.get("csv"):
-        from ..csvdata import load_csv
+        from ..csvcolumns import load_csv
 
         if not cfg.get("target"):
             raise CLIError("--csv needs --target COL (the column to predict)")
@@ -298,7 +298,8 @@ def _categories(cfg: dict[str, Any], features: list[str]) -> dict[str, list[str]
     """The categories of a CSV's one-hot encoded text columns (None for built-in data)."""
     if not cfg.get("csv"):
         return None
-    from ..csvdata import categories, read_table
+    from ..csvcolumns import categories
+    from ..csvdata import read_table
 
     return categories(features, read_table(cfg["csv"]).columns)
 
