@@ -11,6 +11,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+# `python -m jnnbasics` in a subprocess would fill the user's compilation cache (~/.cache/jnnbasics).
+os.environ["JNNBASICS_NO_COMPILATION_CACHE"] = "1"
+
 # Parity tests compare against PyTorch: GPUs would otherwise multiply float32 in TF32.
 jax.config.update("jax_default_matmul_precision", "highest")
 
