@@ -145,6 +145,19 @@ def test_text_columns_are_one_hot_with_the_training_categories(capsys, tmp_path)
     assert_close(data.x[:, 1:4].sum(axis=1), np.ones(60), np.float32)
 
 
+def test_evaluate_csv_encodes_with_the_runs_categories(capsys, tmp_path):
+    write_table(tmp_path / "t.csv")
+    code, _, err, out = train(capsys, tmp_path, "--ignore", "id")
+    assert code == 0, err
+    code, stdout, err = run(capsys, "evaluate", out, "--csv", tmp_path / "t.csv", "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["csv"]["n"] == 60
+    write_table(tmp_path / "t.csv", n=3)  # only red, blue, green again: fine; a new colour is not
+    (tmp_path / "t.csv").write_text((tmp_path / "t.csv").read_text().replace(",green,", ",teal,"))
+    code, _, err = run(capsys, "evaluate", out, "--csv", tmp_path / "t.csv")
+    assert_one_line_error(code, err, "text column 'color' line 4 holds 'teal', a category unseen in training")
+
+
 def test_an_unseen_category_is_a_one_line_error(capsys, tmp_path):
     write_table(tmp_path / "t.csv")
     code, _, err, out = train(capsys, tmp_path, "--ignore", "id")

@@ -101,14 +101,16 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
         "--drop-missing",
         action="store_true",
         default=None,
-        help="skip CSV rows with a missing value (empty, NA, nan, ?, ...); by default such a row is an error",
+        help="skip CSV rows with a missing value (empty, NA, nan, ?, ...) in the target or a feature column; by "
+        "default such a row is an error",
     )
     g.add_argument(
         "--features",
         dest="feature_columns",
         type=column_list,
         metavar="COL,COL",
-        help="the CSV columns to use as features, in this order (default: every column but the target)",
+        help="the CSV columns to use as features, in this order (default: every column but the target); a "
+        "text column is one-hot encoded (COL=VALUE, categories from the training file, kept in the run)",
     )
     g.add_argument(
         "--ignore", type=column_list, metavar="COL,COL", help="CSV columns that are not features (an id, ...)"

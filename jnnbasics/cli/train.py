@@ -83,7 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "history.csv/json, metrics.json, checkpoint.ckpt, best.ckpt (the best validation epoch), last.ckpt, "
         "scaler.json, labels.json and pictures. Ctrl-C keeps the last checkpoint; --resume continues it.",
         epilog="examples: jnnbasics train | jnnbasics train --dataset spirals --dropout 0.1 --schedule cosine | "
-        "jnnbasics train --csv data.csv --target label --out runs/mine",
+        "jnnbasics train --csv data.csv --target label --out runs/mine | "
+        "jnnbasics train --csv data.csv --target label --ignore id --impute mean",
     )
     add_data_options(t)
     m = t.add_argument_group("model and training")
