@@ -5,6 +5,7 @@ runs in a fresh process; the targets table. No timing assertions."""
 import ast
 import importlib
 import importlib.util
+import itertools
 import json
 import math
 import re
@@ -461,57 +462,24 @@ def test_evaluate_targets_leaves_out_rows_whose_section_did_not_run():
     assert ids == ["a", "b", "c", "d", "e"]
 
 
-# The reference run of benchmarks/RESULTS.md, as the results dict would hold it.
-_REFERENCE = {
-    "workloads": {
-        "tiny": {
-            "systems": {
-                "torch_eager": {"summary": {"median": 634.0}},
-                "flax_nnx": {"us_per_step": [1049.2]},
-                "jnn_step": {"vs_torch_eager": {"median": 7.387}, "vs_torch_presliced": {"median": 5.42},
-                             "us_per_step": [100.0]},
-                "jnn_epoch": {"vs_torch_eager": {"median": 29.801}, "vs_torch_presliced": {"median": 21.26},
-                              "summary": {"median": 21.5}},
-            }
-        },
-        "seed": {"systems": {"jnn_epoch": {"vs_torch_eager": {"median": 2.502},
-                                           "vs_torch_presliced": {"median": 1.70}, "gflops": 121.4}}},
-        "wide": {"systems": {"jnn_epoch": {"vs_torch_eager": {"median": 1.028},
-                                           "vs_torch_presliced": {"median": 1.04}, "gflops": 266.4}}},
-    },
-    "matmul": {"peak_gflops": 373.1},
-    "compile": {"first_epoch_s": 1.120, "first_epoch_time_s": 0.709, "first_epoch_s_warm_cache": 0.334,
-                "recompiles_after_first_epoch": 0, "n_samples": 6437, "batch_size": 128},
-    "memory": {"ratio": 1.172, "jnn_mb": 384.0, "torch_mb": 328.0},
-    "startup": {"steps": 2000, "import_jnnbasics_s": 0.581, "import_torch_s": 0.88, "init_s": 0.424,
-                "backend_s": 0.01, "init_s_warm_cache": 0.132, "process_ratio": 0.516,
-                "jnn_process_s": 1.74, "torch_process_s": 3.41, "jnn_process_s_warm_cache": 1.07},
-}  # fmt: skip
-
-# Its targets table, as RESULTS.md shows it.
-_REFERENCE_TABLE = """\
-| target | wanted | measured | met | detail |
-|---|---|---|---|---|
-| train_model tiny, speed-up vs PyTorch eager | >= 50x | 29.801 | NO | vs pre-sliced torch loop 21.26x |
-| train_model tiny, speed-up vs PyTorch eager (small-model step) | >= 45x | 29.801 | NO | 21.5 us per step |
-| train_model seed, speed-up vs PyTorch eager | >= 2.5x | 2.502 | yes | vs pre-sliced torch loop 1.70x |
-| train_model seed, fraction of matmul peak | >= 75% | 32.5% | NO | 121.4 of 373.1 GFLOP/s |
-| train_model wide, speed-up vs PyTorch eager | >= 1.3x | 1.028 | NO | vs pre-sliced torch loop 1.04x |
-| train_model wide, fraction of matmul peak | >= 90% | 71.4% | NO | 266.4 of 373.1 GFLOP/s |
-| train_step loop tiny, speed-up vs PyTorch eager | >= 10x | 7.387 | NO | vs pre-sliced torch loop 5.42x |
-| train_step loop tiny, speed-up vs Flax NNX nnx.jit | >= 5x | 10.492 | yes |  |
-| compile: first seed epoch (call to end of epoch 1) | <= 1 s | 1.120 | NO | epoch_time[0] = 0.709 s; with a warm persistent cache 0.334 s |
-| compile: recompilations after epoch 1 (partial final batch) | 0 | 0.000 | yes | 6437 samples, batch 128 |
-| memory: peak RSS seed train_model / PyTorch loop | <= 1.5x | 1.172 | yes | 384 MB vs 328 MB |
-| start-up: import jnnbasics | <= 1 s | 0.581 | yes | import torch: 0.88 s |
-| start-up: init_mlp + Adam state, seed shape | <= 0.2 s | 0.424 | NO | backend start 0.01 s not included; warm persistent cache 0.132 s |
-| start-up: whole process, 2000-step tiny run / PyTorch script | <= 0.5x | 0.516 | NO | 1.74 s vs 3.41 s; warm persistent cache 1.07 s |"""
+def _table_after(markdown, heading):
+    """The Markdown table that follows the first line starting with ``heading`` in ``markdown``."""
+    rest = markdown[markdown.index("\n" + heading) + 1 :].splitlines()[1:]
+    first = next(i for i, line in enumerate(rest) if line.startswith("|"))
+    return "\n".join(itertools.takewhile(lambda line: line.startswith("|"), rest[first:]))
 
 
-def test_the_shipped_targets_table_reproduces_the_reference_report():
-    table = bench.load_targets(TARGETS_JSON)
-    results = {**_REFERENCE, "targets": bench.evaluate_targets(_REFERENCE, table)}
-    assert bench.report.md_table(bench.target_rows(results)) == _REFERENCE_TABLE
+def test_results_md_shows_the_reference_run_judged_by_the_shipped_targets():
+    # RESULTS.md's targets table is what targets.json gives on the reference run's results
+    results = json.loads((RUN_PY.parent / "results_cpu.json").read_text())
+    results["targets"] = bench.evaluate_targets(results, bench.load_targets(TARGETS_JSON))
+    expected = _table_after((RUN_PY.parent / "RESULTS.md").read_text(), "### Targets, judged on this run")
+    assert bench.report.md_table(bench.target_rows(results)) == expected
+    # and its per-step and sweep tables are the same run's
+    md = (RUN_PY.parent / "RESULTS.md").read_text()
+    assert bench.report.md_table(bench.results_table(results)) == _table_after(md, "### Per optimizer step")
+    for name, heading in (("tiny", "Tiny MLP [2, 64, 32, 1]"), ("seed", "Seed MLP [784, 128, 64, 10]")):
+        assert bench.report.md_table(bench.sweep_table(results, name)) == _table_after(md, heading)
 
 
 _ROW = {"id": "a", "description": "d", "metric": "m", "comparison": ">=", "threshold": 1}
