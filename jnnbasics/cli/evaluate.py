@@ -13,7 +13,7 @@ import numpy as np
 
 from ..run import Run, load_run, outputs_metrics
 from ..runs import PARAMS_CHOICES, jsonable
-from .report import fmt_metrics
+from .report import fmt_metrics, split_metrics
 from .rundata import check_csv_unchanged, check_data_recorded, load_run_data
 
 
@@ -53,21 +53,18 @@ def csv_metrics(run: Run, path: str) -> dict:
         y = make_labels(raw, "regression", lines=table.lines).y
     else:
         y = encode_labels(raw, run.class_names, lines=table.lines)
-    return split_report(run, x, y)
+    out = run.outputs(x)
+    return with_report(run, outputs_metrics(run, out, y), out, y)
 
 
-def split_report(run: Run, x, y) -> dict:
-    """The run's metrics on rows ``x`` with targets ``y``; classification adds ``"report"``."""
+def with_report(run: Run, m: dict, out: np.ndarray, y) -> dict:
+    """Metrics ``m`` plus, for classification, ``"report"`` from outputs ``out`` and targets ``y``."""
     from ..metrics import classification_report, predicted_class
 
-    out = run.outputs(x)
-    m = outputs_metrics(run, out, y)
     if run.task != "regression":
         pred = np.asarray(predicted_class(out, run.loss_type))
-        m["report"] = {
-            "classes": list(run.class_names),
-            **classification_report(y, pred, len(run.class_names)),
-        }
+        n = len(run.class_names)
+        m["report"] = {"classes": list(run.class_names), **classification_report(y, pred, n)}
     return m
 
 
@@ -109,10 +106,10 @@ def run(args: argparse.Namespace) -> int:
         check_data_recorded(r.config, r.path, "evaluate")
         check_csv_unchanged(r.config, "evaluate")
         data = load_run_data(r.config)
-        results = {
-            "train": split_report(r, data.x_train, data.y_train),
-            "val": split_report(r, data.x_val, data.y_val),
-        }
+        results = split_metrics(r, data)
+        if r.task != "regression":  # a second pass for the predicted classes; small next to loading
+            for name, x, y in (("train", data.x_train, data.y_train), ("val", data.x_val, data.y_val)):
+                with_report(r, results[name], r.outputs(x), y)
     if args.json:
         print(json.dumps(jsonable({**results, "params": r.which, "epoch": r.epoch}), indent=2))
         return 0
