@@ -113,6 +113,7 @@ def test_console_script_help():
         assert command in proc.stdout
 
 
+@pytest.mark.slow  # several seconds: in the whole suite, not the fast subset
 def test_python_m_jnnbasics_train(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])}
     proc = subprocess.run(
@@ -538,6 +539,7 @@ def test_drop_missing_trains_on_the_complete_rows_and_evaluate_sees_the_same(cap
     assert code == 0, err
 
 
+@pytest.mark.slow  # several seconds: in the whole suite, not the fast subset
 # ---------------------------------------------------------------------------------------------
 # tune
 # ---------------------------------------------------------------------------------------------
@@ -575,6 +577,7 @@ def test_tune_grid_from_flags(capsys, tmp_path):
     assert w >= 300 and h >= 200
 
 
+@pytest.mark.slow  # several seconds: in the whole suite, not the fast subset
 def test_tune_grid_file(capsys, tmp_path):
     pytest.importorskip("tomllib", reason="TOML grid files need Python 3.11")
     (tmp_path / "grid.toml").write_text("l2 = [0, 0.01]\ndropout = [0.0, 0.2]\n")

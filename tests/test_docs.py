@@ -66,6 +66,7 @@ def run_document(path: Path) -> int:
     return ran
 
 
+@pytest.mark.slow  # several seconds: in the whole suite, not the fast subset
 @pytest.mark.parametrize("name", ["tutorial.md", "scaling.md", "architecture.md"])
 def test_document_code_runs(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 from helpers import assert_close, tolerance
 
+pytestmark = pytest.mark.slow  # each example runs for seconds: in the whole suite, not the fast subset
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 

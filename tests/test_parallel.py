@@ -39,6 +39,7 @@ def moons():
     return (xt, yt), (xv, yv)
 
 
+@pytest.mark.slow  # several seconds: in the whole suite, not the fast subset
 def test_train_many_equals_separate_train_model_runs(moons):
     train, val = moons
     model = jnb.mlp([2, 16, 8, 1], loss_type="bce_with_logits")
@@ -87,6 +88,7 @@ def test_expand_grid_product_and_list():
     assert expand_grid([{"a": 1}, {"a": 2}]) == [{"a": 1}, {"a": 2}]
 
 
+@pytest.mark.slow  # several seconds: in the whole suite, not the fast subset
 def test_tune_hyperparameters_matches_train_model_and_sorts(moons):
     train, val = moons
     calls = []

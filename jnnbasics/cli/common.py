@@ -256,3 +256,16 @@ def activations() -> tuple[str, ...]:
 def flags_given(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
     """The flags among ``names`` that the user gave (not None)."""
     return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """``RUN_DIR`` and ``--params best|last``: the arguments of every command that reads a run folder."""
+    from ..runs import PARAMS_CHOICES
+
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by 'jnnbasics train'")
+    p.add_argument(
+        "--params",
+        choices=PARAMS_CHOICES,
+        default="best",
+        help="the best validation epoch's parameters (default) or the last epoch's",
+    )

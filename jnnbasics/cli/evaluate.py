@@ -12,7 +12,8 @@ import json
 import numpy as np
 
 from ..run import Run, load_run, outputs_metrics
-from ..runs import PARAMS_CHOICES, jsonable
+from ..runs import jsonable
+from .common import add_run_arguments
 from .report import fmt_metrics, split_metrics
 from .rundata import check_csv_unchanged, check_data_recorded, load_run_data
 
@@ -27,14 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "file that has the run's feature and target columns (config.json lists them as 'features' and "
         "'target_column'; for built-in data sets: x1, x2, ... and target, or the iris names and species).",
     )
-    e.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by 'jnnbasics train'")
+    add_run_arguments(e)
     e.add_argument("--csv", metavar="FILE", help="evaluate on this CSV file instead")
-    e.add_argument(
-        "--params",
-        choices=PARAMS_CHOICES,
-        default="best",
-        help="the best validation epoch's parameters (default) or the last epoch's",
-    )
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     e.set_defaults(func=run)
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from .._atomic import write_text_atomic
 from ..run import load_run
-from ..runs import PARAMS_CHOICES
-from .common import CLIError, os_error_text
+from .common import CLIError, add_run_arguments, os_error_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,15 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the input columns plus 'prediction' (class names for classification, numbers for regression) "
         "and, for classification, one probability column per class.",
     )
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by 'jnnbasics train'")
+    add_run_arguments(p)
     p.add_argument("--csv", metavar="FILE", required=True, help="rows to predict")
     p.add_argument("--out", metavar="FILE", help="write the CSV here (default: standard output)")
-    p.add_argument(
-        "--params",
-        choices=PARAMS_CHOICES,
-        default="best",
-        help="the best validation epoch's parameters (default) or the last epoch's",
-    )
     p.set_defaults(func=run)
 
 
