@@ -120,18 +120,12 @@ def test_quick_run_without_torch_times_the_jax_systems_and_says_what_to_install(
     assert bench.machine.TORCH_MISSING in (tmp_path / "results.md").read_text()
 
 
+QUICK_TINY_JNN_STEP = ["--quick", "--workloads", "tiny", "--systems", "jnn_step", "--extras", "none"]
+"""The smallest benchmark run: one workload, one system, no extras."""
+
+
 def test_jnnbasics_bench_reports_no_targets_and_no_tracker_wording(tmp_path, capsys):
-    argv = [
-        "--quick",
-        "--workloads",
-        "tiny",
-        "--systems",
-        "jnn_step",
-        "--extras",
-        "none",
-        "--out",
-        str(tmp_path),
-    ]
+    argv = [*QUICK_TINY_JNN_STEP, "--out", str(tmp_path)]
     assert bench.main(argv) == 0
     out = capsys.readouterr().out
     res = json.loads((tmp_path / "results.json").read_text())
@@ -172,17 +166,7 @@ def test_a_busy_machine_gets_a_one_line_warning(monkeypatch):
 
 def test_the_run_prints_and_records_the_busy_warning(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(bench.machine.os, "getloadavg", lambda: (99.0, 99.0, 99.0))
-    argv = [
-        "--quick",
-        "--workloads",
-        "tiny",
-        "--systems",
-        "jnn_step",
-        "--extras",
-        "none",
-        "--out",
-        str(tmp_path),
-    ]
+    argv = [*QUICK_TINY_JNN_STEP, "--out", str(tmp_path)]
     assert bench.main(argv) == 0
     warning = bench.machine.busy_warning()
     assert warning in capsys.readouterr().out.splitlines()
