@@ -320,7 +320,6 @@ def mlp_apply(
             f"layer_sizes[0]), got x of shape {tuple(np.shape(x))}; reshape x or rebuild the model."
         )
     check_choice(func, "activation", activation, ACTIVATIONS)
-    act = get_activation(activation)
     rate = check_rate(func, "dropout_rate", dropout_rate)
     traced = isinstance(rate, jax.core.Tracer)
     use_dropout = train and (traced or rate > 0.0)
@@ -329,15 +328,39 @@ def mlp_apply(
         fail(func, "key", "a PRNG key when train=True and dropout_rate > 0", None)
     if use_dropout:
         check_key(func, key)
-    keys = jax.random.split(key, n_hidden) if use_dropout and n_hidden else None
+    after = hidden_maps(n_hidden, activation=activation, dropout_rate=rate, key=key if use_dropout else None)
     h = x
     for i, layer in enumerate(params):
         h = h @ layer["w"] + layer["b"]
         if i < n_hidden:
-            h = act(h)
-            if use_dropout:
-                h = dropout(keys[i], h, rate, train=True)
+            h = after[i](h)
     return h
+
+
+def hidden_maps(
+    n_hidden: int, *, activation: str, dropout_rate: float | Array = 0.0, key: PRNGKey | None = None
+) -> list[Callable[[Array], Array]]:
+    """The elementwise map after each hidden layer's ``h @ w + b``: the activation, then dropout.
+
+    The one definition of an MLP's hidden nonlinearity, shared by :func:`mlp_apply` and by the
+    training step's closed-form backward of the dense stack (which differentiates each map with
+    ``jax.vjp``). With a ``key``, inverted :func:`dropout` at ``dropout_rate`` follows the activation,
+    each hidden layer with its own key (``jax.random.split(key, n_hidden)``); without one, no dropout.
+
+    Args:
+        n_hidden: number of hidden layers (``len(params) - 1``).
+        activation: one of ``ACTIVATIONS``.
+        dropout_rate: drop probability in ``[0, 1)``, possibly traced.
+        key: PRNG key for dropout, or None (evaluation, or no dropout).
+
+    Returns:
+        ``n_hidden`` functions ``z (batch, width) -> h (batch, width)``.
+    """
+    act = get_activation(activation)
+    if key is None or not n_hidden:
+        return [act] * n_hidden
+    keys = jax.random.split(key, n_hidden)
+    return [lambda z, k=k: dropout(k, act(z), dropout_rate, train=True) for k in keys]
 
 
 def mlp(

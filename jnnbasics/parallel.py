@@ -16,7 +16,6 @@ import inspect
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -29,10 +28,12 @@ from ._keys import split_run_key
 from ._types import Params, PRNGKey
 from .data import epoch_permutation, key_bits
 from .distributed import check_same, place, spans_processes
-from .models import Model, mlp_apply
+from .models import Model
 from .state import TrainState, create_train_state
 from .training import (
+    CPU_COMPILER_OPTIONS,
     HYPERPARAMS,
+    MLPForward,
     ModelForward,
     append_logs,
     build_optimizer,
@@ -44,20 +45,6 @@ from .training import (
 )
 
 NUMERIC_HYPERPARAMS = HYPERPARAMS
-
-
-@dataclass(frozen=True)
-class MLPForward:
-    """``forward(params, x, key, train, hp)`` of an MLP whose dropout rate is ``hp["dropout_rate"]``."""
-
-    activation: str
-
-    def __call__(self, params, x, key, train, hp):
-        if train and key is not None:
-            return mlp_apply(
-                params, x, activation=self.activation, dropout_rate=hp["dropout_rate"], key=key, train=True
-            )
-        return mlp_apply(params, x, activation=self.activation)
 
 
 class ManyResult(NamedTuple):
@@ -104,7 +91,15 @@ def _many_epoch(states, active, x, y, xv, yv, perms, hps, *, cfg):
     return jax.vmap(one)(states, active, perms, hps)
 
 
-_many_epoch_jit = jax.jit(_many_epoch, static_argnames=("cfg",), donate_argnums=(0,))
+_many_epoch_jits = {
+    fast: jax.jit(
+        _many_epoch,
+        static_argnames=("cfg",),
+        donate_argnums=(0,),
+        compiler_options=CPU_COMPILER_OPTIONS if fast else None,
+    )
+    for fast in (False, True)
+}
 
 
 def _hyperparam_arrays(func: str, hyperparams: Any, k: int, model: Model) -> dict[str, np.ndarray]:
@@ -279,7 +274,7 @@ def _train_epochs(states, hps, setup, shuffle_seeds, learning_rates, *, k, epoch
         (perms,) = place(
             np.stack([epoch_permutation(s, n, shuffle=setup.cfg.shuffle, epoch=epoch) for s in shuffle_seeds])
         )
-        states, m = _many_epoch_jit(
+        states, m = _many_epoch_jits[setup.cfg.fast](
             states, active, setup.x, setup.y, setup.xv, setup.yv, perms, hps, cfg=setup.cfg
         )
         _record(_to_host(m, mesh), epoch, setup, learning_rates, histories, diverged)

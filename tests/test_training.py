@@ -399,7 +399,7 @@ def test_model_forward_is_hashable_for_jit_cache():
 
 def test_equal_models_share_compiled_code():
     traces = []
-    real = jnb.models.mlp_apply
+    real = jnb.models.get_activation  # what every MLP's hidden layers call when traced (either path)
 
     def counting(*a, **k):
         traces.append(1)
@@ -408,7 +408,7 @@ def test_equal_models_share_compiled_code():
     x, y = np.ones((16, 2), np.float32), np.zeros(16)
     import unittest.mock as mock
 
-    with mock.patch("jnnbasics.models.mlp_apply", counting):
+    with mock.patch("jnnbasics.models.get_activation", counting):
         for _ in range(2):  # two separately built but equal models
             jnb.train_model(jnb.mlp([2, 5, 1]), (x, y), key=jax.random.key(0), epochs=1, batch_size=8)
     assert len(traces) == 1  # traced for the first model only (one training step; no validation)

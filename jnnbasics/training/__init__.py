@@ -9,7 +9,8 @@ rate in ``train_many``) are traced arguments, so changing them does not recompil
 
 Modules: ``step`` (one optimizer step), ``epoch`` (one compiled epoch), ``setup`` (arguments
 checked, data converted), ``history`` (the loop's record), ``callbacks`` (early stopping, progress),
-``checkpointing`` (the one save/resume mechanism), ``evaluation``, ``loop`` (``train_model``).
+``checkpointing`` (the one save/resume mechanism), ``evaluation``, ``loop`` (``train_model``),
+``fastpath`` (the small-MLP fast path an epoch takes on the CPU).
 """
 
 from .._keys import split_run_key
@@ -18,6 +19,7 @@ from .callbacks import Callback, EarlyStopping, FunctionCallback, ProgressCallba
 from .epoch import (
     HYPERPARAMS,
     EpochConfig,
+    MLPForward,
     ModelForward,
     build_optimizer,
     fresh_state,
@@ -27,6 +29,7 @@ from .epoch import (
     traced_hyperparams,
 )
 from .evaluation import evaluate_loss, evaluate_model
+from .fastpath import CPU_COMPILER_OPTIONS
 from .history import Loop, append_logs, epoch_logs
 from .loop import TrainResult, train_model
 from .setup import RunSetup, check_key, output_dim, prepare_run, prepare_xy
@@ -34,11 +37,13 @@ from .step import make_train_step, sgd_step
 
 __all__ = [
     "HYPERPARAMS",
+    "CPU_COMPILER_OPTIONS",
     "Callback",
     "EarlyStopping",
     "EpochConfig",
     "FunctionCallback",
     "Loop",
+    "MLPForward",
     "ModelForward",
     "ProgressCallback",
     "RunSetup",

@@ -17,9 +17,11 @@ import jax.numpy as jnp
 import optax
 
 from ..metrics import mean_of_batch_means, n_correct, per_sample_loss
+from ..models import MLPApply, mlp_apply
 from ..optim import make_optimizer
 from ..schedules import create_lr_scheduler
 from ..state import TrainState, create_train_state
+from .fastpath import CPU_COMPILER_OPTIONS, DenseStack, flatten_state, unflatten_state
 from .step import sgd_step
 
 HYPERPARAMS = ("learning_rate", "weight_decay", "lambda_l1", "lambda_l2", "dropout_rate")
@@ -37,6 +39,30 @@ class ModelForward:
             return self.apply(params, x, key=key, train=True)
         return self.apply(params, x, train=False)
 
+    def dense_stack(self, hp) -> DenseStack | None:
+        """The MLP this forward is (activation, dropout rate), or None for another kind of model."""
+        if isinstance(self.apply, MLPApply):
+            return DenseStack(self.apply.activation, self.apply.dropout_rate)
+        return None
+
+
+@dataclass(frozen=True)
+class MLPForward:
+    """``forward(params, x, key, train, hp)`` of an MLP whose dropout rate is ``hp["dropout_rate"]``."""
+
+    activation: str
+
+    def __call__(self, params, x, key, train, hp):
+        if train and key is not None:
+            return mlp_apply(
+                params, x, activation=self.activation, dropout_rate=hp["dropout_rate"], key=key, train=True
+            )
+        return mlp_apply(params, x, activation=self.activation)
+
+    def dense_stack(self, hp) -> DenseStack:
+        """The MLP this forward is: its activation and ``hp["dropout_rate"]``."""
+        return DenseStack(self.activation, hp.get("dropout_rate", 0.0))
+
 
 class EpochConfig(NamedTuple):
     """Static (hashable) description of an epoch; anything here changing means a recompile."""
@@ -53,6 +79,7 @@ class EpochConfig(NamedTuple):
     b2: float
     eps: float
     mesh: Any = None
+    fast: bool = False  # the small-MLP fast path (fastpath.py): flat state, closed-form backward
 
     @property
     def classifies(self) -> bool:
@@ -141,6 +168,9 @@ def run_epoch(state: TrainState, x, y, xv, yv, perm, hp, *, cfg: EpochConfig):
         state, the last finite one).
     """
     idx, mask, padded = _batch_indices(perm, x.shape[0], cfg)
+    tree_state, unravel = state, None
+    if cfg.fast:
+        state, unravel = flatten_state(state)
     step = partial(
         sgd_step,
         forward=lambda params, xb, key: cfg.forward(params, xb, key, True, hp),
@@ -149,6 +179,8 @@ def run_epoch(state: TrainState, x, y, xv, yv, perm, hp, *, cfg: EpochConfig):
         lambda_l1=hp["lambda_l1"],
         lambda_l2=hp["lambda_l2"],
         penalize=cfg.penalize,
+        dense=cfg.forward.dense_stack(hp) if cfg.fast else None,
+        unravel=unravel,
     )
 
     def body(st, batch):
@@ -158,6 +190,8 @@ def run_epoch(state: TrainState, x, y, xv, yv, perm, hp, *, cfg: EpochConfig):
         return st, (loss, obj, n_correct(pred, yb, cfg.loss_type, mb))
 
     new_state, (losses, objs, correct) = jax.lax.scan(body, state, (idx, mask))
+    if cfg.fast:
+        new_state = unflatten_state(new_state, tree_state, unravel)
     metrics = {"train_loss": losses.mean(), "train_objective": objs.mean(), "train_correct": correct.sum()}
     metrics["start_loss"] = losses[0]  # the first batch's loss before the epoch's first step
     finite = jnp.all(jnp.isfinite(losses)) & jnp.isfinite(metrics["train_objective"])
@@ -172,4 +206,11 @@ def run_epoch(state: TrainState, x, y, xv, yv, perm, hp, *, cfg: EpochConfig):
 
 
 # Not donated: the caller keeps the epoch's input state, the last finite one if this epoch diverges.
-run_epoch_jit = jax.jit(run_epoch, static_argnames=("cfg",))
+_run_epoch_jit = jax.jit(run_epoch, static_argnames=("cfg",))
+_run_epoch_fast_jit = jax.jit(run_epoch, static_argnames=("cfg",), compiler_options=CPU_COMPILER_OPTIONS)
+
+
+def run_epoch_jit(state: TrainState, x, y, xv, yv, perm, hp, *, cfg: EpochConfig):
+    """:func:`run_epoch` compiled (once per ``cfg`` and shapes), with the fast path's options if it takes it."""
+    compiled = _run_epoch_fast_jit if cfg.fast else _run_epoch_jit
+    return compiled(state, x, y, xv, yv, perm, hp, cfg=cfg)

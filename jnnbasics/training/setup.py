@@ -33,6 +33,7 @@ from ..models import Model
 from ..schedules import SCHEDULES, create_lr_scheduler
 from ..state import TrainState
 from .epoch import EpochConfig
+from .fastpath import use_fast_path
 
 __all__ = [
     "RunSetup",
@@ -280,6 +281,7 @@ def prepare_run(
         b2=b2,
         eps=eps,
         mesh=mesh,
+        fast=use_fast_path(forward, params, mesh),
     )
     baseline = baseline_loss(y if loss_type == "mse" else None, loss_type, out)
     return RunSetup(cfg, x, y, xv, yv, init_key, dropout_key, shuffle_key, dtype, loss_type, baseline)

@@ -8,16 +8,30 @@ import jax
 import jax.numpy as jnp
 import optax
 from jax.experimental import checkify
+from jax.flatten_util import ravel_pytree
 
 from .._checks import check_choice, check_nonnegative_float, fail
 from ..losses import LOSS_TYPES, compute_loss
 from ..metrics import per_sample_loss
 from ..penalties import add_regularization
 from ..state import TrainState
+from .fastpath import DenseStack, dense_value_and_grad
 
 
 def sgd_step(
-    state: TrainState, x, y, mask=None, *, forward, optimizer, loss_type, lambda_l1, lambda_l2, penalize
+    state: TrainState,
+    x,
+    y,
+    mask=None,
+    *,
+    forward,
+    optimizer,
+    loss_type,
+    lambda_l1,
+    lambda_l2,
+    penalize,
+    dense: DenseStack | None = None,
+    unravel: Callable | None = None,
 ):
     """One optimizer step. Returns ``(new_state, (data_loss, objective, predictions))``.
 
@@ -28,26 +42,46 @@ def sgd_step(
             is the mean over the real rows only, so padding changes neither loss nor gradient.
         forward: ``forward(params, x, key)``; optimizer: an optax transformation.
         loss_type, lambda_l1, lambda_l2, penalize: the loss and the tutorial's penalties.
+        dense: for an MLP, its :class:`DenseStack`: the gradient then comes from the closed-form
+            backward (``fastpath.dense_value_and_grad``) instead of ``jax.value_and_grad`` of
+            ``forward``; the penalties' gradient is autodiff's either way.
+        unravel: when ``state`` is flat (``fastpath.flatten_state``), the function that turns its
+            parameter vector back into the parameter tree; None for a state of trees.
     """
     if state.key is None:
         new_key, sub = None, None
     else:
         new_key, sub = jax.random.split(state.key)
+    params = state.params if unravel is None else unravel(state.params)
 
-    def objective(params):
-        pred = forward(params, x, sub)
+    def data_loss(pred):
         if mask is None:
-            loss = compute_loss(pred, y, loss_type)
-        else:
-            per = per_sample_loss(pred, y, loss_type)
-            loss = jnp.sum(jnp.where(mask, per, 0)) / jnp.sum(mask)
-        obj = add_regularization(params, loss, lambda_l1, lambda_l2) if penalize else loss
-        return obj, (loss, pred)
+            return compute_loss(pred, y, loss_type)
+        per = per_sample_loss(pred, y, loss_type)
+        return jnp.sum(jnp.where(mask, per, 0)) / jnp.sum(mask)
 
-    (obj, (loss, pred)), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
+    def penalized(params, loss):
+        return add_regularization(params, loss, lambda_l1, lambda_l2) if penalize else loss
+
+    if dense is None:
+
+        def objective(params):
+            pred = forward(params, x, sub)
+            loss = data_loss(pred)
+            return penalized(params, loss), (loss, pred)
+
+        (obj, (loss, pred)), grads = jax.value_and_grad(objective, has_aux=True)(params)
+    else:
+        loss, pred, grads = dense_value_and_grad(params, x, sub, data_loss, dense)
+        obj = loss
+        if penalize:
+            obj, penalty_grads = jax.value_and_grad(penalized)(params, loss)
+            grads = jax.tree_util.tree_map(jnp.add, grads, penalty_grads)
+    if unravel is not None:
+        grads = ravel_pytree(grads)[0]
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
-    new_state = state.replace(params=params, opt_state=opt_state, step=state.step + 1, key=new_key)
+    new_params = optax.apply_updates(state.params, updates)
+    new_state = state.replace(params=new_params, opt_state=opt_state, step=state.step + 1, key=new_key)
     return new_state, (loss, obj, pred)
 
 
