@@ -13,6 +13,7 @@ import runpy
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from helpers import assert_close
 
 from jnnbasics import bench
 from jnnbasics.bench.process_checks import training_program_args
+from jnnbasics.training import setup
 
 pytest.importorskip("torch")
 pytest.importorskip("matplotlib")
@@ -114,7 +116,7 @@ def test_quick_run_without_torch_times_the_jax_systems_and_says_what_to_install(
     res = json.loads((tmp_path / "results.json").read_text())
     assert res["meta"]["torch"] is False and "targets" not in res
     for wres in res["workloads"].values():
-        assert set(wres["systems"]) == {"jnn_step", "jnn_epoch"}
+        assert set(wres["systems"]) == {"jnn_step", "jnn_epoch", "jnn_epoch_autodiff"}
         assert all(_positive_finite(s["us_per_step"]) for s in wres["systems"].values())
     assert set(res["sweep"]["tiny"]["systems"]) == {"train_many_64", "train_model", "train_model_seq"}
     assert bench.machine.TORCH_MISSING in (tmp_path / "results.md").read_text()
@@ -174,6 +176,23 @@ def test_the_run_prints_and_records_the_busy_warning(tmp_path, monkeypatch, caps
     assert warning in (tmp_path / "results.md").read_text()
 
 
+@pytest.mark.parametrize("system, fast", [("jnn_epoch", True), ("jnn_epoch_autodiff", False)])
+def test_the_epoch_systems_differ_only_in_the_fast_path(system, fast):
+    workload = bench.QUICK_WORKLOADS["tiny"]
+    x, y = bench.make_data(workload)
+    chosen = []
+    real = setup.use_fast_path
+
+    def recording(*a, **k):
+        chosen.append(real(*a, **k))
+        return chosen[-1]
+
+    runner = bench.make_runner(system, workload, x, y, device="cpu")
+    with mock.patch("jnnbasics.training.setup.use_fast_path", recording):
+        assert runner.run(1) > 0
+    assert chosen == [fast]
+
+
 def test_torch_available_is_false_when_import_torch_fails(monkeypatch):
     assert bench.machine.torch_available()
     monkeypatch.setitem(sys.modules, "torch", None)
@@ -183,7 +202,7 @@ def test_torch_available_is_false_when_import_torch_fails(monkeypatch):
 def test_without_torch_the_plan_leaves_out_the_pytorch_parts():
     args = bench.build_parser().parse_args(["--extras", "all"])
     plan = bench.make_plan(args, torch=False)
-    assert plan.systems == ["flax_nnx", "jnn_step", "jnn_epoch"]
+    assert plan.systems == ["flax_nnx", "jnn_step", "jnn_epoch", "jnn_epoch_autodiff"]
     assert "memory" not in plan.extras and "sweep" in plan.extras and not plan.torch
     assert bench.machine.TORCH_MISSING in plan.notes
     full = bench.make_plan(args, torch=True)
@@ -545,4 +564,8 @@ def test_the_benchmark_uses_only_the_public_api_of_jnnbasics():
         for module, level in _imports(path):
             assert level <= 1, (path, module)  # nothing from ``..`` (the package's own modules)
             if module.startswith("jnnbasics"):  # the package or a public module of it
-                assert module in ("jnnbasics", "jnnbasics.devices"), (path, module)
+                # jnn_epoch_autodiff switches the fast path's rule off: the one internal it touches
+                assert module in ("jnnbasics", "jnnbasics.devices", "jnnbasics.training.fastpath"), (
+                    path,
+                    module,
+                )

@@ -33,7 +33,13 @@ from .workloads import QUICK_WORKLOADS, WORKLOADS, Workload
 EXTRAS: tuple[str, ...] = ("matmul", "sweep", "compile", "startup", "memory")
 """The measurements besides the per-step timing, in the order they run."""
 
-QUICK_SYSTEMS: tuple[str, ...] = ("torch_eager", "torch_presliced", "jnn_step", "jnn_epoch")
+QUICK_SYSTEMS: tuple[str, ...] = (
+    "torch_eager",
+    "torch_presliced",
+    "jnn_step",
+    "jnn_epoch",
+    "jnn_epoch_autodiff",
+)
 """The systems of ``--quick`` (``torch_compile`` and ``flax_nnx`` take seconds to compile)."""
 
 QUICK_EXTRAS: tuple[str, ...] = ("matmul", "sweep")

@@ -5,16 +5,19 @@ torch and flax are imported inside the functions that use them.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from unittest import mock
 
 import numpy as np
 
 import jnnbasics as jnb
+import jnnbasics.training.fastpath as fastpath
 
 from .machine import cores
 from .workloads import Workload
@@ -26,6 +29,7 @@ SYSTEMS: tuple[str, ...] = (
     "flax_nnx",
     "jnn_step",
     "jnn_epoch",
+    "jnn_epoch_autodiff",
 )
 """Systems timed per workload (see ``SYSTEM_LABELS``); ``torch_eager`` is the baseline."""
 
@@ -36,6 +40,7 @@ SYSTEM_LABELS: dict[str, str] = {
     "flax_nnx": "Flax NNX + optax, nnx.jit step from a Python loop",
     "jnn_step": "jnnbasics make_train_step from a Python loop",
     "jnn_epoch": "jnnbasics train_model (one compiled call per epoch)",
+    "jnn_epoch_autodiff": "jnnbasics train_model with the small-MLP fast path off (autodiff step, as before it)",
 }
 
 BASELINE = "torch_eager"
@@ -208,13 +213,15 @@ def jnn_step_runner(workload: Workload, x: np.ndarray, y: np.ndarray) -> Runner:
     return Runner(run, workload.steps_per_epoch)
 
 
-def jnn_epoch_runner(workload: Workload, x: np.ndarray, y: np.ndarray) -> Runner:
+def jnn_epoch_runner(workload: Workload, x: np.ndarray, y: np.ndarray, *, fast_path: bool = True) -> Runner:
     """jnnbasics' ``train_model``: one call trains ``units`` epochs (shuffled, as the tutorial).
 
     The time is the whole call's wall time — argument checks, the initial state (from parameters
     drawn once beforehand, as the other systems build their model once) and the per-epoch history
     included — divided by the steps; ``extra["epoch_time_us_per_step"]`` keeps
-    the median of the per-epoch times ``train_model`` itself records.
+    the median of the per-epoch times ``train_model`` itself records. With ``fast_path=False`` the
+    run's fast-path rule is switched off for each call (``FAST_PATH_MAX_PARAMS`` patched to 0), so
+    every model takes the autodiff step (``jnnbasics.training.fastpath``).
 
     Returns:
         A :class:`Runner` whose unit is one epoch.
@@ -232,17 +239,21 @@ def jnn_epoch_runner(workload: Workload, x: np.ndarray, y: np.ndarray) -> Runner
 
     def run(epochs: int) -> float:
         counter[0] += 1
-        t0 = time.perf_counter()
-        result = jnb.train_model(
-            model,
-            (xj, yj),
-            key=jax.random.key(counter[0]),
-            params=params0,
-            epochs=epochs,
-            learning_rate=LEARNING_RATE,
-            batch_size=workload.batch_size,
+        rule = (
+            contextlib.nullcontext() if fast_path else mock.patch.object(fastpath, "FAST_PATH_MAX_PARAMS", 0)
         )
-        jax.block_until_ready(result.params)
+        t0 = time.perf_counter()
+        with rule:
+            result = jnb.train_model(
+                model,
+                (xj, yj),
+                key=jax.random.key(counter[0]),
+                params=params0,
+                epochs=epochs,
+                learning_rate=LEARNING_RATE,
+                batch_size=workload.batch_size,
+            )
+            jax.block_until_ready(result.params)
         dt = time.perf_counter() - t0
         times = result.history["epoch_time"]
         extra["epoch_time_us_per_step"].append(float(np.median(times)) / workload.steps_per_epoch * 1e6)
@@ -323,4 +334,6 @@ def make_runner(system: str, workload: Workload, x: np.ndarray, y: np.ndarray, *
         return jnn_step_runner(workload, x, y)
     if system == "jnn_epoch":
         return jnn_epoch_runner(workload, x, y)
+    if system == "jnn_epoch_autodiff":
+        return jnn_epoch_runner(workload, x, y, fast_path=False)
     raise ValueError(f"make_runner: system must be one of {', '.join(SYSTEMS)}, got {system!r}")
