@@ -83,8 +83,8 @@ def _run_both(case, dtype, epochs: int = 3):
         cfg, state, metrics = setup.cfg._replace(fast=fast), start, []
         for epoch in range(epochs):
             perm = jnp.asarray(np.random.default_rng(epoch).permutation(n).astype(np.int32))
-            state, m = run_epoch_jit(state, setup.x, setup.y, setup.xv, setup.yv, perm, hp, cfg=cfg)
-            metrics.append(m)
+            state, pending = run_epoch_jit(state, setup.x, setup.y, setup.xv, setup.yv, perm, hp, cfg=cfg)
+            metrics.append(pending.fetch())
         out[fast] = (state, metrics)
     return out
 

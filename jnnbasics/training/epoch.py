@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from ..metrics import mean_of_batch_means, n_correct, per_sample_loss
@@ -205,12 +206,55 @@ def run_epoch(state: TrainState, x, y, xv, yv, perm, hp, *, cfg: EpochConfig):
     return new_state, metrics
 
 
+FLOAT_METRICS = ("train_loss", "train_objective", "start_loss", "val_loss")
+COUNT_METRICS = ("train_correct", "val_correct", "finite")
+"""The metrics of :func:`run_epoch`, in the order :func:`run_epoch_jit` packs them (val_* with validation)."""
+
+
+def _metric_names(with_val: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    keep = (lambda n: True) if with_val else (lambda n: not n.startswith("val_"))
+    return tuple(filter(keep, FLOAT_METRICS)), tuple(filter(keep, COUNT_METRICS))
+
+
+def _run_epoch_packed(state, x, y, xv, yv, perm, hp, *, cfg):
+    """:func:`run_epoch` with its metrics in two arrays: a compiled call pays ~6 µs per output array."""
+    new_state, m = run_epoch(state, x, y, xv, yv, perm, hp, cfg=cfg)
+    floats, counts = _metric_names(xv is not None)
+    return new_state, jnp.stack([m[n] for n in floats]), jnp.stack([m[n].astype(jnp.int32) for n in counts])
+
+
 # Not donated: the caller keeps the epoch's input state, the last finite one if this epoch diverges.
-_run_epoch_jit = jax.jit(run_epoch, static_argnames=("cfg",))
-_run_epoch_fast_jit = jax.jit(run_epoch, static_argnames=("cfg",), compiler_options=CPU_COMPILER_OPTIONS)
+_run_epoch_jit = jax.jit(_run_epoch_packed, static_argnames=("cfg",))
+_run_epoch_fast_jit = jax.jit(
+    _run_epoch_packed, static_argnames=("cfg",), compiler_options=CPU_COMPILER_OPTIONS
+)
+
+
+@dataclass(frozen=True)
+class PendingMetrics:
+    """An epoch's metrics still on the device; :meth:`fetch` waits for the epoch and brings them over."""
+
+    floats: jax.Array
+    counts: jax.Array
+    with_val: bool
+
+    def fetch(self) -> dict[str, Any]:
+        """The metrics of :func:`run_epoch` as NumPy scalars (``finite`` a NumPy bool)."""
+        floats, counts = jax.device_get((self.floats, self.counts))
+        float_names, count_names = _metric_names(self.with_val)
+        out: dict[str, Any] = dict(zip(float_names, floats))
+        out.update(zip(count_names, counts))
+        out["finite"] = np.bool_(out["finite"])
+        return out
 
 
 def run_epoch_jit(state: TrainState, x, y, xv, yv, perm, hp, *, cfg: EpochConfig):
-    """:func:`run_epoch` compiled (once per ``cfg`` and shapes), with the fast path's options if it takes it."""
+    """:func:`run_epoch` compiled (once per ``cfg`` and shapes), with the fast path's options if it takes it.
+
+    Returns:
+        ``(new_state, pending)``: the state after the epoch (computed asynchronously) and its
+        :class:`PendingMetrics`; ``pending.fetch()`` gives the metrics dict of :func:`run_epoch`.
+    """
     compiled = _run_epoch_fast_jit if cfg.fast else _run_epoch_jit
-    return compiled(state, x, y, xv, yv, perm, hp, cfg=cfg)
+    new_state, floats, counts = compiled(state, x, y, xv, yv, perm, hp, cfg=cfg)
+    return new_state, PendingMetrics(floats, counts, xv is not None)

@@ -295,8 +295,9 @@ def _run(loop: Loop, setup: RunSetup, hp: dict, callbacks: list, rules: _Rules) 
             check_same("train_model", {"epochs done (from checkpoint_dir)": loop.epoch})
         if setup.cfg.mesh is not None:
             hp = _replicate(loop, hp, setup.cfg.mesh)
+        orders = EpochOrders(setup)
         while loop.epoch < loop.epochs and not loop.stopped:
-            logs = _one_epoch(loop, setup, hp, rules)
+            logs = _one_epoch(loop, setup, hp, rules, orders)
             if logs is None:
                 break
             for cb in callbacks:
@@ -321,13 +322,42 @@ def _run(loop: Loop, setup: RunSetup, hp: dict, callbacks: list, rules: _Rules) 
     )
 
 
-def _one_epoch(loop: Loop, setup: RunSetup, hp: dict, rules: _Rules) -> dict[str, float] | None:
+class EpochOrders:
+    """Each epoch's sample order (``epoch_permutation``), the next one made while the device runs.
+
+    The epoch is dispatched asynchronously; computing the next epoch's order before waiting for its
+    metrics hides that host work (~50 µs for 2048 rows) behind the compiled epoch.
+    """
+
+    def __init__(self, setup: RunSetup):
+        self._setup = setup
+        self._ready: dict[int, np.ndarray] = {}
+
+    def get(self, epoch: int) -> np.ndarray:
+        """The order of 0-based ``epoch`` (made now unless :meth:`prepare` made it)."""
+        if epoch in self._ready:
+            return self._ready.pop(epoch)
+        cfg = self._setup.cfg
+        return epoch_permutation(
+            self._setup.shuffle_key, self._setup.x.shape[0], shuffle=cfg.shuffle, epoch=epoch
+        )
+
+    def prepare(self, epoch: int) -> None:
+        """Make the order of ``epoch`` now, for a later :meth:`get` (only the latest is kept)."""
+        self._ready = {epoch: self.get(epoch)}
+
+
+def _one_epoch(
+    loop: Loop, setup: RunSetup, hp: dict, rules: _Rules, orders: EpochOrders
+) -> dict[str, float] | None:
     """Train epoch ``loop.epoch + 1``; its history row, or None (and a warning) if it diverged."""
     t0 = time.perf_counter()
     cfg, n_train = setup.cfg, setup.x.shape[0]
-    perm = epoch_permutation(setup.shuffle_key, n_train, shuffle=cfg.shuffle, epoch=loop.epoch)
-    new_state, m = run_epoch_jit(loop.state, setup.x, setup.y, setup.xv, setup.yv, perm, hp, cfg=cfg)
-    m = jax.device_get(m)
+    perm = orders.get(loop.epoch)
+    new_state, pending = run_epoch_jit(loop.state, setup.x, setup.y, setup.xv, setup.yv, perm, hp, cfg=cfg)
+    if loop.epoch + 1 < loop.epochs:
+        orders.prepare(loop.epoch + 1)  # while the device runs this epoch
+    m = pending.fetch()
     why = divergence(m, loop.history, setup.baseline, rules.divergence_factor)
     if why is not None:  # keep loop.state: the end of the last good epoch
         loop.diverged_epoch = loop.epoch + 1
