@@ -12,6 +12,7 @@ otherwise one device and no mesh), with K padded to a multiple of the mesh's siz
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import itertools
 import math
@@ -31,13 +32,13 @@ from .distributed import check_same, place, spans_processes
 from .models import Model
 from .state import TrainState, create_train_state
 from .training import (
-    CPU_COMPILER_OPTIONS,
     HYPERPARAMS,
     MLPForward,
     ModelForward,
     append_logs,
     build_optimizer,
     epoch_logs,
+    known_compiler_options,
     lr_for_epoch,
     prepare_run,
     run_epoch,
@@ -91,15 +92,14 @@ def _many_epoch(states, active, x, y, xv, yv, perms, hps, *, cfg):
     return jax.vmap(one)(states, active, perms, hps)
 
 
-_many_epoch_jits = {
-    fast: jax.jit(
-        _many_epoch,
-        static_argnames=("cfg",),
-        donate_argnums=(0,),
-        compiler_options=CPU_COMPILER_OPTIONS if fast else None,
+_many_epoch_jit = jax.jit(_many_epoch, static_argnames=("cfg",), donate_argnums=(0,))
+
+
+@functools.cache
+def _many_epoch_fast_jit():
+    return jax.jit(
+        _many_epoch, static_argnames=("cfg",), donate_argnums=(0,), compiler_options=known_compiler_options()
     )
-    for fast in (False, True)
-}
 
 
 def _hyperparam_arrays(func: str, hyperparams: Any, k: int, model: Model) -> dict[str, np.ndarray]:
@@ -274,9 +274,8 @@ def _train_epochs(states, hps, setup, shuffle_seeds, learning_rates, *, k, epoch
         (perms,) = place(
             np.stack([epoch_permutation(s, n, shuffle=setup.cfg.shuffle, epoch=epoch) for s in shuffle_seeds])
         )
-        states, m = _many_epoch_jits[setup.cfg.fast](
-            states, active, setup.x, setup.y, setup.xv, setup.yv, perms, hps, cfg=setup.cfg
-        )
+        compiled = _many_epoch_fast_jit() if setup.cfg.fast else _many_epoch_jit
+        states, m = compiled(states, active, setup.x, setup.y, setup.xv, setup.yv, perms, hps, cfg=setup.cfg)
         _record(_to_host(m, mesh), epoch, setup, learning_rates, histories, diverged)
         if any(d is not None for d in diverged):
             (active,) = place(jnp.asarray([d is None for d in diverged] + [False] * (k_run - k)))

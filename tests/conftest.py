@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import jax
@@ -10,6 +11,12 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+
+# A background job of a non-interactive shell (`cmd &` in a script, nohup) starts with SIGINT
+# ignored, and the programs it starts inherit that, so the tests' Ctrl-C to a training process
+# would be lost; with a Python handler here, children start with the default, as from a terminal.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # `python -m jnnbasics` in a subprocess would fill the user's compilation cache (~/.cache/jnnbasics).
 os.environ["JNNBASICS_NO_COMPILATION_CACHE"] = "1"

@@ -190,3 +190,15 @@ def test_train_many_with_traced_dropout_equals_the_autodiff_path(monkeypatch):
     assert_trees_close(fast.params, auto.params, np.float32, "trajectory")
     for f, a in zip(fast.histories, auto.histories):
         assert_close(np.array(f["val_loss"]), np.array(a["val_loss"]), np.float32, "trajectory")
+
+
+def test_compiler_options_this_jaxlib_lacks_are_left_out(monkeypatch):
+    known = fastpath.known_compiler_options()
+    assert known == fastpath.CPU_COMPILER_OPTIONS  # the jaxlib the project is tested on has both
+    options = {**fastpath.CPU_COMPILER_OPTIONS, "xla_cpu_no_such_option": True}
+    monkeypatch.setattr(fastpath, "CPU_COMPILER_OPTIONS", options)
+    fastpath.known_compiler_options.cache_clear()
+    try:
+        assert fastpath.known_compiler_options() == known
+    finally:
+        fastpath.known_compiler_options.cache_clear()

@@ -29,7 +29,7 @@ from .epoch import (
     traced_hyperparams,
 )
 from .evaluation import evaluate_loss, evaluate_model
-from .fastpath import CPU_COMPILER_OPTIONS
+from .fastpath import CPU_COMPILER_OPTIONS, known_compiler_options
 from .history import Loop, append_logs, epoch_logs
 from .loop import TrainResult, train_model
 from .setup import RunSetup, check_key, output_dim, prepare_run, prepare_xy
@@ -57,6 +57,7 @@ __all__ = [
     "evaluate_loss",
     "evaluate_model",
     "fresh_state",
+    "known_compiler_options",
     "traced_hyperparams",
     "lr_for_epoch",
     "make_train_step",

@@ -7,6 +7,7 @@ jits it; ``train_many`` vmaps it over models.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -22,7 +23,7 @@ from ..models import MLPApply, mlp_apply
 from ..optim import make_optimizer
 from ..schedules import create_lr_scheduler
 from ..state import TrainState, create_train_state
-from .fastpath import CPU_COMPILER_OPTIONS, DenseStack, flatten_state, unflatten_state
+from .fastpath import DenseStack, flatten_state, known_compiler_options, unflatten_state
 from .step import sgd_step
 
 HYPERPARAMS = ("learning_rate", "weight_decay", "lambda_l1", "lambda_l2", "dropout_rate")
@@ -225,9 +226,11 @@ def _run_epoch_packed(state, x, y, xv, yv, perm, hp, *, cfg):
 
 # Not donated: the caller keeps the epoch's input state, the last finite one if this epoch diverges.
 _run_epoch_jit = jax.jit(_run_epoch_packed, static_argnames=("cfg",))
-_run_epoch_fast_jit = jax.jit(
-    _run_epoch_packed, static_argnames=("cfg",), compiler_options=CPU_COMPILER_OPTIONS
-)
+
+
+@functools.cache
+def _run_epoch_fast_jit():
+    return jax.jit(_run_epoch_packed, static_argnames=("cfg",), compiler_options=known_compiler_options())
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,6 @@ def run_epoch_jit(state: TrainState, x, y, xv, yv, perm, hp, *, cfg: EpochConfig
         ``(new_state, pending)``: the state after the epoch (computed asynchronously) and its
         :class:`PendingMetrics`; ``pending.fetch()`` gives the metrics dict of :func:`run_epoch`.
     """
-    compiled = _run_epoch_fast_jit if cfg.fast else _run_epoch_jit
+    compiled = _run_epoch_fast_jit() if cfg.fast else _run_epoch_jit
     new_state, floats, counts = compiled(state, x, y, xv, yv, perm, hp, cfg=cfg)
     return new_state, PendingMetrics(floats, counts, xv is not None)

@@ -24,6 +24,7 @@ history, the state a run returns) sees the usual parameter tree.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -43,7 +44,26 @@ CPU_COMPILER_OPTIONS: dict[str, Any] = {
     "xla_cpu_multi_thread_eigen": False,
     "xla_cpu_experimental_ynn_fusion_type": "",
 }
-"""XLA:CPU options given to the fast path's compiled epoch only (``jax.jit(compiler_options=)``)."""
+"""XLA:CPU options given to the fast path's compiled epoch only (``jax.jit(compiler_options=)``);
+:func:`known_compiler_options` keeps those that this jaxlib's XLA has."""
+
+
+@functools.cache
+def known_compiler_options() -> dict[str, Any]:
+    """The entries of :data:`CPU_COMPILER_OPTIONS` that this jaxlib accepts (checked once per process).
+
+    XLA's experimental options come and go between releases, and a compilation with an option it
+    does not know fails. Each option is tried on a one-line function; the fast path compiles with
+    those that pass (all of them with the jaxlib this project is tested on) and without the others.
+    """
+    known = {}
+    for name, value in CPU_COMPILER_OPTIONS.items():
+        try:
+            jax.jit(lambda v: v + 1).lower(np.float32(0)).compile(compiler_options={name: value})
+        except (RuntimeError, ValueError):  # XLA: "No such compile option" / "not a valid enum value"
+            continue
+        known[name] = value
+    return known
 
 
 class DenseStack(NamedTuple):
